@@ -1,0 +1,5 @@
+import sys
+
+from symderiv.cli import main
+
+sys.exit(main())

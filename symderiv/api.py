@@ -1,0 +1,32 @@
+"""The public entry points: load a spec, derive it, verify it — the first three stages of the pipeline."""
+
+from __future__ import annotations
+
+from symderiv.models import derive_spec
+from symderiv.spec.load import load_spec, parse_spec_text
+from symderiv.steps import Derivation
+from symderiv.verify import Verification, verify
+
+
+def kind_of(spec) -> str:
+    return spec.kind
+
+
+def derive(reference: str) -> Derivation:
+    """Derive a built-in example (by name) or a spec file (by path)."""
+    spec = load_spec(reference)
+    return derive_spec(spec, kind_of(spec))
+
+
+def derive_text(toml_text: str) -> Derivation:
+    """Derive a spec given as TOML text."""
+    spec = parse_spec_text(toml_text)
+    return derive_spec(spec, kind_of(spec))
+
+
+def derive_and_verify(reference: str, finite_differences: bool = True) -> tuple[Derivation, Verification]:
+    """Derive and verify; raises :class:`~symderiv.errors.VerificationError` on any disagreement."""
+    derivation = derive(reference)
+    verification = verify(derivation, finite_differences=finite_differences)
+    verification.raise_if_failed()
+    return derivation, verification

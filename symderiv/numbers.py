@@ -1,0 +1,223 @@
+"""Exact-or-precise scalars: an exact SymPy value while it stays short, always a 60-digit float.
+
+Why not plain SymPy: carrying the fully nested closed form of a BPTT gradient grows without
+bound (over a minute at T = 10). Why not plain floats: a lecturer wants ``tanh(9)`` and ``3/5``,
+and a value like ``1 - tanh(9.7)**2`` must keep its leading digits. So each :class:`Num` keeps
+its exact SymPy form while that form is short (rationals always, up to a digit budget) and,
+beside it, an mpmath float with :data:`WORKING_DPS` digits, which is what later steps build on
+once the exact form has been dropped. Cost per operation is then constant, and a derivation is
+linear in the number of steps.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import mpmath
+import sympy
+
+#: Digits carried by every approximate value; displays use at most 30 of them.
+WORKING_DPS = 60
+#: A non-rational exact form is kept while it has at most this many nodes (tanh(9) has 2).
+MAX_EXACT_SIZE = 12
+#: A rational is kept exact while numerator and denominator have at most this many digits.
+MAX_RATIONAL_DIGITS = 120
+
+_CTX = mpmath.mp.clone()
+_CTX.dps = WORKING_DPS
+_mpf = _CTX.mpf
+
+
+def _rational_size_ok(r: sympy.Rational) -> bool:
+    return len(str(abs(r.p))) <= MAX_RATIONAL_DIGITS and len(str(r.q)) <= MAX_RATIONAL_DIGITS
+
+
+class Num:
+    """One scalar of a derivation: ``exact`` (SymPy expression or None) and ``approx`` (mpf).
+
+    ``size`` counts the nodes of the exact form; 1 for a rational. Instances are immutable.
+    """
+
+    __slots__ = ("exact", "approx", "size")
+
+    def __init__(self, exact: sympy.Expr | None, approx, size: int = 1):
+        self.exact = exact
+        self.approx = approx
+        self.size = size
+
+    # -- construction -----------------------------------------------------------------
+    @classmethod
+    def rational(cls, value) -> "Num":
+        """An exact rational from an int, Fraction, SymPy Rational or decimal string."""
+        r = sympy.Rational(value)
+        return cls(r, _CTX.mpf(r.p) / r.q, 1)
+
+    @classmethod
+    def from_exact(cls, expr: sympy.Expr) -> "Num":
+        """Any SymPy constant expression; evaluated once to the working precision."""
+        expr = sympy.sympify(expr)
+        if expr.is_Rational:
+            return cls.rational(expr)
+        approx = _CTX.mpf(sympy.N(expr, WORKING_DPS + 5))
+        return cls(expr, approx, _expr_size(expr))
+
+    @classmethod
+    def from_approx(cls, approx) -> "Num":
+        """A value known only to working precision (no exact form)."""
+        return cls(None, _CTX.mpf(approx), 0)
+
+    # -- predicates ---------------------------------------------------------------------
+    @property
+    def is_exact(self) -> bool:
+        return self.exact is not None
+
+    @property
+    def is_rational(self) -> bool:
+        return self.exact is not None and self.exact.is_Rational
+
+    @property
+    def is_zero(self) -> bool:
+        """True only for a value that is exactly zero (never for a tiny rounded one)."""
+        if self.exact is not None:
+            return self.exact == 0
+        return False
+
+    def __float__(self) -> float:
+        return float(self.approx)
+
+    def __repr__(self) -> str:
+        if self.exact is not None:
+            return f"Num({self.exact})"
+        return f"Num(≈{_CTX.nstr(self.approx, 15)})"
+
+    # -- arithmetic ---------------------------------------------------------------------
+    def _combine(self, other: "Num", exact_op, approx) -> "Num":
+        if self.exact is None or other.exact is None:
+            return Num(None, approx, 0)
+        exact = exact_op(self.exact, other.exact)
+        return _keep_if_short(exact, approx, self.size + other.size + 1)
+
+    def __add__(self, other):
+        other = _as_num(other)
+        if self.is_zero:
+            return other
+        if other.is_zero:
+            return self
+        return self._combine(other, lambda a, b: a + b, self.approx + other.approx)
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        if self.exact is None:
+            return Num(None, -self.approx, 0)
+        return Num(-self.exact, -self.approx, self.size)
+
+    def __sub__(self, other):
+        return self + (-_as_num(other))
+
+    def __rsub__(self, other):
+        return _as_num(other) + (-self)
+
+    def __mul__(self, other):
+        other = _as_num(other)
+        if self.is_zero or other.is_zero:
+            return ZERO
+        if self.exact == 1:
+            return other
+        if other.exact == 1:
+            return self
+        return self._combine(other, lambda a, b: a * b, self.approx * other.approx)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        other = _as_num(other)
+        if other.is_zero:
+            raise ZeroDivisionError("division by an exact zero")
+        if self.is_zero:
+            return ZERO
+        return self._combine(other, lambda a, b: a / b, self.approx / other.approx)
+
+    def __rtruediv__(self, other):
+        return _as_num(other) / self
+
+    def __pow__(self, n: int):
+        if not isinstance(n, int):
+            raise TypeError("only integer powers are supported")
+        if self.exact is None:
+            return Num(None, self.approx**n, 0)
+        return _keep_if_short(self.exact**n, self.approx**n, self.size + 1)
+
+    # Comparisons use the 60-digit value; exact ties are decided exactly.
+    def _cmp_key(self, other):
+        other = _as_num(other)
+        if self.exact is not None and other.exact is not None and self.is_rational and other.is_rational:
+            return self.exact, other.exact
+        return self.approx, other.approx
+
+    def __lt__(self, other):
+        a, b = self._cmp_key(other)
+        return bool(a < b)
+
+    def __le__(self, other):
+        a, b = self._cmp_key(other)
+        return bool(a <= b)
+
+    def __gt__(self, other):
+        a, b = self._cmp_key(other)
+        return bool(a > b)
+
+    def __ge__(self, other):
+        a, b = self._cmp_key(other)
+        return bool(a >= b)
+
+    def equals(self, other: "Num") -> bool:
+        """Exact equality where both are exact, else equality of the 60-digit values."""
+        if self.exact is not None and other.exact is not None:
+            return sympy.simplify(self.exact - other.exact) == 0
+        return self.approx == other.approx
+
+
+def _expr_size(expr: sympy.Expr) -> int:
+    if expr.is_Rational:
+        return 1
+    return sum(1 for _ in sympy.preorder_traversal(expr))
+
+
+def _keep_if_short(exact: sympy.Expr, approx, size_bound: int) -> Num:
+    if exact.is_Rational:
+        if _rational_size_ok(exact):
+            return Num(exact, _CTX.mpf(exact.p) / exact.q, 1)
+        return Num(None, approx, 0)
+    if size_bound > MAX_EXACT_SIZE:
+        size = _expr_size(exact)
+        if size > MAX_EXACT_SIZE:
+            return Num(None, approx, 0)
+        return Num(exact, approx, size)
+    return Num(exact, approx, size_bound)
+
+
+def _as_num(value) -> Num:
+    if isinstance(value, Num):
+        return value
+    if isinstance(value, (int, Fraction, sympy.Rational)):
+        return Num.rational(value)
+    raise TypeError(f"cannot combine Num with {type(value).__name__}")
+
+
+def apply(func_exact, func_approx, x: Num) -> Num:
+    """Apply a unary function: SymPy form while short, mpmath value always."""
+    approx = func_approx(x.approx)
+    if x.exact is None:
+        return Num(None, approx, 0)
+    exact = func_exact(x.exact)
+    if exact.is_Rational:
+        return Num.rational(exact)
+    return _keep_if_short(exact, approx, x.size + 1)
+
+
+ZERO = Num(sympy.Integer(0), _CTX.mpf(0), 1)
+ONE = Num(sympy.Integer(1), _CTX.mpf(1), 1)
+
+# mpmath functions bound to the working-precision context.
+mp = _CTX

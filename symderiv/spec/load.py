@@ -1,0 +1,80 @@
+"""Find and read a spec: a built-in example by name, or a TOML file; dispatch on its kind.
+
+The kind registry at the bottom maps ``example.kind`` to the parser of that model family, so
+adding a network family is one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from symderiv.errors import SpecError, UsageError
+from symderiv.spec import fields
+from symderiv.spec.fields import Table
+
+EXAMPLES_PACKAGE = "symderiv.examples"
+
+
+def builtin_names() -> list[str]:
+    """Names of the built-in examples, sorted."""
+    files = resources.files(EXAMPLES_PACKAGE).iterdir()
+    return sorted(f.name[: -len(".toml")] for f in files if f.name.endswith(".toml"))
+
+
+def builtin_text(name: str) -> str:
+    return resources.files(EXAMPLES_PACKAGE).joinpath(f"{name}.toml").read_text(encoding="utf-8")
+
+
+def load_spec(reference: str):
+    """A validated spec from a built-in example name or a path to a ``.toml`` file."""
+    if reference in builtin_names():
+        return parse_spec_text(builtin_text(reference), source=f"example {reference}")
+    path = Path(reference)
+    if not path.exists():
+        known = ", ".join(builtin_names())
+        raise UsageError(f"'{reference}' is neither a built-in example ({known}) nor an existing spec file")
+    if path.is_dir():
+        raise UsageError(f"'{reference}' is a directory, not a spec file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SpecError("(file)", "a UTF-8 TOML text file", "bytes that are not UTF-8 text", str(path)) from None
+    return parse_spec_text(text, source=str(path))
+
+
+def parse_spec_text(text: str, source: str | None = None):
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError("(file)", "valid TOML", f"a syntax error ({err})", source) from None
+    try:
+        return parse_spec(data)
+    except SpecError as err:
+        raise err.with_source(source) if source else err from None
+
+
+def parse_spec(data: dict):
+    doc = Table(data)
+    example = doc.table("example")
+    example.allow_only(("name", "kind", "title", "description"))
+    kind = fields.choice(example.require("kind", f"one of {', '.join(map(repr, KINDS))}"), example.field("kind"),
+                         KINDS)
+    meta = {
+        "name": fields.text(example.require("name", "a name"), example.field("name")),
+        "kind": kind,
+        "title": fields.text(example.raw("title", example.raw("name", "")), example.field("title")),
+        "description": fields.text(example.raw("description", ""), example.field("description"), allow_empty=True),
+    }
+    module_name, func_name = KINDS[kind].split(":")
+    parser = getattr(importlib.import_module(module_name), func_name)
+    return parser(doc, meta)
+
+
+# example.kind -> "module:parser"; imported lazily so `derive` of an RNN never imports the CNN code.
+KINDS = {
+    "rnn": "symderiv.models.rnn_spec:parse_rnn",
+    "cnn": "symderiv.models.cnn_spec:parse_cnn",
+}

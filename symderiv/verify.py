@@ -1,0 +1,205 @@
+"""Check every derived number against an independent float64 NumPy computation and finite differences.
+
+The derivation's values are exact (or 60-digit); the reference is plain float64, written from the
+equations. Tolerances are those float64 can honestly meet:
+
+* against NumPy, element by element, ``|exact − numpy| ≤ 1e-9·max(|exact|, |numpy|) + 1e-12·m``
+  with ``m`` the largest magnitude in that tensor (so an entry of 1e-24 among entries of 1e-24 is
+  still checked relatively, and float64 cancellation inside a large tensor is not a false alarm);
+* against central finite differences of the NumPy loss, ``|exact − fd| ≤ 1e-6·|exact| + 1e-8·max(1, |L|)``
+  (the rounding noise of a difference quotient with step 1e-6 is about 1e-10·|L|).
+
+Large parameters are probed by finite differences at up to :data:`FD_MAX_ELEMENTS` spread
+elements each, so a 28 × 28 CNN is checked in seconds; the NumPy comparison always covers every
+element of every step.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from symderiv import tensors
+from symderiv.errors import VerificationError
+from symderiv.steps import Derivation, Kind
+
+NUMPY_RTOL = 1e-9
+NUMPY_SCALE_TOL = 1e-12
+FD_RTOL = 1e-6
+FD_ATOL = 1e-8
+FD_STEP = 1e-6
+FD_MAX_ELEMENTS = 48
+
+CHECKED_KINDS = (Kind.SIZE, Kind.FORWARD, Kind.LOSS, Kind.LOCAL, Kind.BACKWARD, Kind.GRADIENT, Kind.UPDATE)
+
+
+@dataclass(frozen=True)
+class Check:
+    """The comparison of one step with the reference (and, for gradients, finite differences)."""
+
+    name: str
+    kind: Kind
+    exact: np.ndarray            # float64 view of the derived value
+    numpy: np.ndarray
+    max_rel_diff: float          # largest |exact − numpy| / max(|exact|, |numpy|) over elements
+    ok: bool
+    fd: np.ndarray | None = None           # finite differences (NaN where not probed)
+    fd_max_rel_diff: float | None = None
+    fd_ok: bool = True
+    worst_index: tuple = ()
+
+
+@dataclass(frozen=True)
+class Verification:
+    """All checks of one derivation; ``passed`` only when every step agrees and none is unchecked."""
+
+    checks: tuple[Check, ...]
+    unchecked: tuple[str, ...] = ()
+    fd_elements: int = 0
+    tolerances: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.ok and c.fd_ok for c in self.checks) and not self.unchecked
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not (c.ok and c.fd_ok)]
+
+    def by_name(self, name: str) -> Check:
+        return next(c for c in self.checks if c.name == name)
+
+    def summary(self) -> dict:
+        gradients = [c for c in self.checks if c.kind == Kind.GRADIENT]
+        fd_diffs = [c.fd_max_rel_diff for c in gradients if c.fd_max_rel_diff is not None]
+        return {
+            "passed": self.passed,
+            "numpy": {
+                "quantities": len(self.checks),
+                "max_rel_diff": max((c.max_rel_diff for c in self.checks), default=0.0),
+                "rtol": NUMPY_RTOL,
+                "failed": [c.name for c in self.checks if not c.ok],
+            },
+            "finite_differences": {
+                "gradients": len(gradients),
+                "elements_probed": self.fd_elements,
+                "max_rel_diff": max(fd_diffs, default=0.0),
+                "step": FD_STEP,
+                "rtol": FD_RTOL,
+                "atol": FD_ATOL,
+                "failed": [c.name for c in gradients if not c.fd_ok],
+            },
+            "unchecked": list(self.unchecked),
+        }
+
+    def raise_if_failed(self) -> None:
+        if self.unchecked:
+            raise VerificationError(
+                f"verification incomplete: no independent value for {', '.join(self.unchecked[:5])}")
+        for c in self.failures:
+            if not c.ok:
+                i = c.worst_index
+                raise VerificationError(
+                    f"verification failed for {c.name}{list(i) if i else ''}: derived "
+                    f"{_at(c.exact, i):.17g}, NumPy {_at(c.numpy, i):.17g} (relative difference {c.max_rel_diff:.2e})")
+            raise VerificationError(
+                f"finite differences disagree with {c.name}: largest relative difference {c.fd_max_rel_diff:.2e}")
+
+
+def _at(array: np.ndarray, index: tuple) -> float:
+    return float(array[index]) if index else float(array.flat[0]) if array.size else float("nan")
+
+
+def rel_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    denom = np.maximum(np.abs(a), np.abs(b))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.abs(a - b) / denom
+    return np.where(denom == 0, 0.0, r)
+
+
+def compare(exact: np.ndarray, ref: np.ndarray) -> tuple[float, bool, tuple]:
+    exact = np.asarray(exact, dtype=float)
+    ref = np.asarray(ref, dtype=float)
+    if exact.shape != ref.shape:
+        return float("inf"), False, ()
+    if not np.all(np.isfinite(ref)) or not np.all(np.isfinite(exact)):
+        return float("inf"), bool(np.array_equal(exact, ref)), ()
+    scale = float(np.max(np.abs(exact))) if exact.size else 0.0
+    allowed = NUMPY_RTOL * np.maximum(np.abs(exact), np.abs(ref)) + NUMPY_SCALE_TOL * scale
+    ok = bool(np.all(np.abs(exact - ref) <= allowed))
+    r = rel_diff(exact, ref)
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(r)), r.shape)) if r.ndim else ()
+    return float(np.max(r)) if r.size else 0.0, ok, worst
+
+
+def reference_for(derivation: Derivation):
+    """The independent implementation registered for the derivation's model family."""
+    module_name, class_name = REFERENCES[derivation.example["kind"]].split(":")
+    return getattr(importlib.import_module(module_name), class_name)(derivation.model)
+
+
+def verify(derivation: Derivation, finite_differences: bool = True) -> Verification:
+    """Compare every computed step with the reference; gradients also with finite differences."""
+    ref = reference_for(derivation)
+    params = ref.float_parameters()
+    values = ref.backward(params)
+    loss = float(values["L"])
+    checks, unchecked, probed = [], [], 0
+    for step in derivation.steps:
+        if step.kind not in CHECKED_KINDS:
+            continue
+        if step.name not in values:
+            unchecked.append(step.name)
+            continue
+        exact = tensors.to_float_array(step.value)
+        numpy_value = np.asarray(values[step.name], dtype=float).reshape(exact.shape) \
+            if np.size(values[step.name]) == exact.size else np.asarray(values[step.name], dtype=float)
+        worst_rel, ok, worst = compare(exact, numpy_value)
+        fd = fd_rel = None
+        fd_ok = True
+        if finite_differences and step.kind == Kind.GRADIENT:
+            param = step.meta.get("parameter", step.name[len("dL/d"):])
+            fd, n = finite_difference(ref, params, param)
+            probed += n
+            mask = ~np.isnan(fd)
+            err = np.abs(fd - exact)
+            fd_ok = bool(np.all(err[mask] <= FD_RTOL * np.abs(exact[mask]) + FD_ATOL * max(1.0, abs(loss))))
+            fd_rel = float(np.max(rel_diff(exact[mask], fd[mask]))) if mask.any() else 0.0
+        checks.append(Check(step.name, step.kind, exact, numpy_value, worst_rel, ok, fd, fd_rel, fd_ok, worst))
+    return Verification(tuple(checks), tuple(unchecked), probed,
+                        {"numpy_rtol": NUMPY_RTOL, "fd_rtol": FD_RTOL, "fd_atol": FD_ATOL, "fd_step": FD_STEP})
+
+
+def probe_indices(shape: tuple[int, ...], limit: int = FD_MAX_ELEMENTS) -> list[tuple]:
+    """Every index of a small tensor; for a large one, ``limit`` indices spread evenly (first and last kept)."""
+    size = int(np.prod(shape)) if shape else 1
+    if size <= limit:
+        flat = range(size)
+    else:
+        flat = sorted({round(i * (size - 1) / (limit - 1)) for i in range(limit)})
+    return [tuple(int(v) for v in np.unravel_index(i, shape)) if shape else () for i in flat]
+
+
+def finite_difference(ref, params: dict, name: str) -> tuple[np.ndarray, int]:
+    """Central differences of the reference loss w.r.t. parameter ``name`` (NaN where not probed)."""
+    base = params[name]
+    out = np.full(base.shape, np.nan)
+    indices = probe_indices(base.shape)
+    for index in indices:
+        h = FD_STEP * max(1.0, abs(float(base[index])))
+        plus, minus = base.copy(), base.copy()
+        plus[index] += h
+        minus[index] -= h
+        lp = ref.loss({**params, name: plus})
+        lm = ref.loss({**params, name: minus})
+        out[index] = (lp - lm) / (2 * h)
+    return out, len(indices)
+
+
+# example.kind -> "module:ReferenceClass"
+REFERENCES = {
+    "rnn": "symderiv.reference.rnn_numpy:RNNReference",
+    "cnn": "symderiv.reference.cnn_numpy:CNNReference",
+}

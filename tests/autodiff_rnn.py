@@ -1,0 +1,98 @@
+"""An independent RNN for the tests, differentiated by HIPS autograd (not by symderiv, not by hand).
+
+It reads the *TOML data* of a spec directly, so it shares neither the spec parser nor the
+derivation with the code under test.
+"""
+
+from __future__ import annotations
+
+import autograd.numpy as anp
+import numpy as np
+from autograd import grad
+
+ACT = {
+    "tanh": anp.tanh,
+    "sigmoid": lambda a: 1 / (1 + anp.exp(-a)),
+    "relu": lambda a: anp.maximum(a, 0.0),
+    "identity": lambda a: a,
+}
+
+
+def _matrix(value, rows, cols):
+    arr = np.array(value, dtype=float)
+    return arr.reshape(rows, cols)
+
+
+def setup(data: dict):
+    """(params, loss_fn) from a spec's TOML data: single-layer or stacked Elman RNN."""
+    net, inp, tgt, par = data["network"], data["input"], data["target"], data["parameters"]
+    H, layers = net["hidden_size"], net.get("layers", 1)
+    if "tokens" in inp:
+        vocab = inp["vocabulary"]
+        xs = [np.eye(len(vocab))[vocab.index(t)] for t in inp["tokens"]]
+    else:
+        xs = [np.atleast_1d(np.array(v, dtype=float)) for v in inp["sequence"]]
+    D = xs[0].size
+    every = net.get("output", "last") == "every"
+    if "token" in tgt or "tokens" in tgt:
+        vocab = inp["vocabulary"]
+        toks = tgt["tokens"] if every else [tgt["token"]]
+        ys = [np.eye(len(vocab))[vocab.index(t)] for t in toks]
+    else:
+        raw = tgt["values"] if every else [tgt["value"]]
+        ys = [np.atleast_1d(np.array(v, dtype=float)) for v in raw]
+    K = ys[0].size
+    params = {}
+    for l in range(1, layers + 1):
+        sfx = "" if l == 1 else f"_{l}"
+        params["W_xh" + sfx] = _matrix(par["W_xh" + sfx], H, D if l == 1 else H)
+        params["W_hh" + sfx] = _matrix(par["W_hh" + sfx], H, H)
+        params["b_h" + sfx] = np.array(par.get("b_h" + sfx, [0] * H), dtype=float)
+    params["W_hz"] = _matrix(par["W_hz"], K, H)
+    params["b_z"] = np.array(par.get("b_z", [0] * K), dtype=float)
+    h0 = {l: np.array(par.get("h0" if l == 1 else f"h0_{l}", [0] * H), dtype=float) for l in range(1, layers + 1)}
+    f = ACT[net.get("activation", "tanh")]
+    out_act = net.get("output_activation", "linear")
+    loss_kind = net.get("loss", {"softmax": "cross_entropy", "sigmoid": "bce"}.get(out_act, "mse"))
+    denorm = net.get("denormalise")
+
+    def loss_fn(p):
+        h = dict(h0)
+        total = 0.0
+        T = len(xs)
+        for t in range(T):
+            below = xs[t]
+            for l in range(1, layers + 1):
+                sfx = "" if l == 1 else f"_{l}"
+                h[l] = f(anp.dot(p["W_xh" + sfx], below) + anp.dot(p["W_hh" + sfx], h[l]) + p["b_h" + sfx])
+                below = h[l]
+            if every or t == T - 1:
+                y = ys[t if every else 0]
+                z = anp.dot(p["W_hz"], below) + p["b_z"]
+                if out_act == "softmax":
+                    e = anp.exp(z - anp.max(z))
+                    yhat = e / anp.sum(e)
+                elif out_act == "sigmoid":
+                    yhat = 1 / (1 + anp.exp(-z))
+                elif denorm:
+                    yhat = denorm["y_min"] + z * (denorm["y_max"] - denorm["y_min"])
+                else:
+                    yhat = z
+                if loss_kind == "mse":
+                    total = total + anp.mean((yhat - y) ** 2)
+                elif loss_kind == "sse":
+                    total = total + anp.sum((yhat - y) ** 2)
+                elif loss_kind == "cross_entropy":
+                    total = total - anp.sum(y * anp.log(yhat))
+                else:
+                    terms = -(y * anp.log(yhat) + (1 - y) * anp.log(1 - yhat))
+                    total = total + (anp.sum(terms) if loss_kind == "bce" else anp.mean(terms))
+        return total
+
+    return params, loss_fn
+
+
+def gradients(data: dict) -> tuple[float, dict]:
+    params, loss_fn = setup(data)
+    g = grad(loss_fn)(params)
+    return float(loss_fn(params)), {k: np.asarray(v) for k, v in g.items()}
