@@ -189,7 +189,7 @@ def _softmax_jacobian_vjp(yhat: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 # -- SymPy forms ---------------------------------------------------------------------------
 def _sym_apply(name):
-    return lambda a: sympy.Function(name)(a)
+    return lambda *args: sympy.Function(name)(*args)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,72 @@
+"""Verification catches a wrong value and names it; a correct derivation passes."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import mpmath
+import pytest
+
+from symderiv import derive
+from symderiv.errors import VerificationError
+from symderiv.numbers import Num
+from symderiv.steps import Derivation
+from symderiv.tensors import elementwise
+from symderiv.verify import probe_indices, verify
+
+
+def _corrupt(derivation: Derivation, name: str, factor: str) -> Derivation:
+    steps = tuple(
+        dataclasses.replace(s, value=elementwise(lambda n: n * Num.rational(factor), s.value)) if s.name == name else s
+        for s in derivation.steps)
+    return Derivation(derivation.example, steps, derivation.model)
+
+
+def test_correct_derivation_passes():
+    v = verify(derive("rnn-text"))
+    assert v.passed and not v.unchecked
+    assert v.fd_elements == 4 + 1 + 4 + 1 + 4
+
+
+@pytest.mark.parametrize("name", ["h_2", "dL/dW_hh(t=2)", "dL/dW_hz", "W_xh'"])
+def test_wrong_value_is_named(name):
+    bad = _corrupt(derive("rnn-text"), name, "1.000001")
+    v = verify(bad)
+    assert not v.passed
+    assert [c.name for c in v.checks if not c.ok] == [name]
+    with pytest.raises(VerificationError, match=re.escape(f"verification failed for {name}")):
+        v.raise_if_failed()
+
+
+def test_wrong_gradient_caught_by_finite_differences_too():
+    bad = _corrupt(derive("rnn-timeseries"), "dL/dW_hz", "1.001")
+    check = verify(bad).by_name("dL/dW_hz")
+    assert not check.fd_ok and not check.ok
+
+
+def test_saturated_gradients_verified_relatively():
+    """The time-series gradients of W_xh are ~1e-7 and ~1e-23 per step: checked relative, not absolute."""
+    v = verify(derive("rnn-timeseries"))
+    c = v.by_name("dL/dW_xh(t=1)")
+    assert 0 < abs(c.exact.item()) < 1e-20
+    assert c.max_rel_diff < 1e-12
+
+
+def test_probe_indices_spread_and_cover_small_tensors():
+    assert probe_indices((2, 3)) == [(i, j) for i in range(2) for j in range(3)]
+    big = probe_indices((10, 676), limit=48)
+    assert len(big) == 48 and big[0] == (0, 0) and big[-1] == (9, 675)
+
+
+def test_values_beyond_float64_are_refused(tmp_path):
+    from conftest import run_cli
+    spec = tmp_path / "huge.toml"
+    spec.write_text('[example]\nname = "huge"\nkind = "rnn"\n[network]\nhidden_size = 1\n[input]\n'
+                    'sequence = [1e200, 2]\n[target]\nvalue = 1\n[parameters]\nW_xh = [[1]]\nW_hh = [[1]]\n'
+                    'W_hz = [[1]]\n[training]\nlearning_rate = 0.1\n')
+    proc = run_cli("derive", spec)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("symderiv: error: x_1 reaches about 1e200: values beyond 1e150 cannot be "
+                                   "verified by the independent float64 check (their products overflow); "
+                                   "scale the example's numbers down")
