@@ -19,18 +19,36 @@ SECTION = {
 
 
 def value_text(value: np.ndarray, digits: int) -> str:
+    """A scalar as ``tanh(9) ≈ 0.99999997``; a matrix as ``[a, b; c, d]``; feature maps channel by channel."""
     if value.shape == ():
         s = show(value[()], digits)
         return s.text if s.relation == "=" or s.exact else f"≈ {s.decimal}"
-    rows = value.reshape(value.shape[0], -1) if value.ndim > 1 else value.reshape(1, -1)
+    if value.ndim >= 3:
+        maps = value.reshape(-1, value.shape[-2], value.shape[-1])
+        return " | ".join(value_text(m, digits) for m in maps)
+    rows = value if value.ndim == 2 else value.reshape(1, -1)
     inner = "; ".join(", ".join(plain(v, digits) for v in row) for row in rows)
     return f"[{inner}]"
+
+
+_TEXT_REPLACEMENTS = [
+    (re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}"), r"(\1)/(\2)"),
+    (re.compile(r"\\(left|right|operatorname|mathbb|mathrm)"), ""),
+    (re.compile(r"\\lfloor"), "⌊"), (re.compile(r"\\rfloor"), "⌋"),
+    (re.compile(r"\\odot"), "⊙"), (re.compile(r"\\cdot"), "·"), (re.compile(r"\\sum"), "Σ"),
+    (re.compile(r"\\ast"), "*"), (re.compile(r"\\top"), "ᵀ"),
+    (re.compile(r"\{([^{}]*)\}"), r"\1"),
+    (re.compile(r"\\"), ""),
+]
 
 
 def formula_text(step: Step) -> str:
     """The formula with plain step names in place of the placeholders."""
     text = fill(step.formula, lambda i, transposed: step.inputs[i] + ("ᵀ" if transposed else ""))
-    return re.sub(r"\\left|\\right|\\operatorname|\\mathbb", "", text).replace("\\", "")
+    for pattern, replacement in _TEXT_REPLACEMENTS:
+        for _ in range(3):          # nested braces unwrap from the inside out
+            text = pattern.sub(replacement, text)
+    return text
 
 
 def render_text(derivation: Derivation, digits: int = 6, lints=()) -> str:
