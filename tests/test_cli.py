@@ -38,7 +38,7 @@ def test_derive_text_is_readable():
     assert "dL/dW_hh(t=3)" in out
     assert "verified:" in out
     # a saturated tanh is not printed as a misleading 1.0
-    h1_line = out.splitlines()[out.splitlines().index("  h_1 = sigma_{tanh}(a_1)") + 1]
+    h1_line = out.splitlines()[out.splitlines().index("  h_1 = sigma_tanh(a_1)") + 1]
     assert "0.99999997" in h1_line
 
 
