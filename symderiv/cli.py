@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 COMMANDS = {
     "list": ("symderiv.commands.list", "list the built-in examples, one a line, name first"),
     "derive": ("symderiv.commands.derive", "derive and verify an example; print it, or JSON with --json"),
+    "build": ("symderiv.commands.build", "write Beamer slides and exam documents (.tex, and PDF with --pdf)"),
 }
 
 if __name__ == "__main__":

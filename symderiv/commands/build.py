@@ -1,0 +1,86 @@
+"""``symderiv build NAME|SPEC... [--slides] [--solutions] [--questions] [--pdf] ...``: write the documents.
+
+Each argument gives one set of documents named after it: ``output/NAME.tex`` (the Beamer deck),
+``output/NAME-solutions.tex`` and, with ``--questions``, ``output/NAME-questions.tex``; ``--pdf``
+compiles them. ``lecture`` stands for the three lecture examples in one deck. Every example is
+derived, verified and rendered before the first file is written, so bad input leaves the output
+directory as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+#: Argument -> the built-in examples it stands for, and the documents' title.
+GROUPS = {
+    "lecture": (("rnn-timeseries", "rnn-text", "cnn-image"),
+                "Backpropagation by hand: recurrent and convolutional networks"),
+}
+SUFFIX = {"deck": "", "solutions": "-solutions", "questions": "-questions"}
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("examples", nargs="+", metavar="NAME|SPEC",
+                        help="a built-in example, a spec file, or 'lecture' (rnn-timeseries, rnn-text, cnn-image)")
+    parser.add_argument("--slides", action="store_true", help="write the Beamer deck")
+    parser.add_argument("--solutions", action="store_true", help="write the solution document")
+    parser.add_argument("--questions", action="store_true", help="write the question-only document")
+    parser.add_argument("--reveal", action="store_true", help="uncover each derivation line by line on the slides")
+    parser.add_argument("--pdf", action="store_true", help="compile the .tex files with latexmk + pdflatex")
+    parser.add_argument("--out", default="output", metavar="DIR", help="output directory (default: output)")
+    parser.add_argument("--templates", default=None, metavar="DIR",
+                        help="a directory of templates searched before the built-in ones")
+    parser.add_argument("--digits", type=int, default=None, metavar="N",
+                        help="significant digits of rounded values (default 4, 2 to 12)")
+
+
+def _file_stem(reference: str) -> str:
+    """A safe file name for the documents of one argument."""
+    stem = Path(reference).stem if reference.endswith(".toml") or "/" in reference else reference
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-") or "example"
+
+
+def run(args) -> int:
+    from symderiv.api import derive
+    from symderiv.display import DEFAULT_DIGITS
+    from symderiv.errors import UsageError
+    from symderiv.lints import lint_derivation
+    from symderiv.render import Options, render
+    from symderiv.render.compile import compile_pdf, write_atomic
+    from symderiv.verify import verify
+
+    digits = DEFAULT_DIGITS if args.digits is None else args.digits
+    if not 2 <= digits <= 12:
+        raise UsageError(f"--digits: expected a whole number from 2 to 12, found {digits}")
+    templates = Path(args.templates) if args.templates else None
+    if templates is not None and not templates.is_dir():
+        raise UsageError(f"--templates: expected a directory of templates, found no directory '{templates}'")
+    chosen = args.slides or args.solutions or args.questions
+    options = Options(slides=args.slides or not chosen, solutions=args.solutions or not chosen,
+                      questions=args.questions, reveal=args.reveal, digits=digits, templates=templates)
+
+    documents: list[tuple[Path, str]] = []
+    out_dir = Path(args.out)
+    for reference in args.examples:
+        names, title = GROUPS.get(reference, ((reference,), None))
+        examples = []
+        for name in names:
+            derivation = derive(name)
+            verification = verify(derivation)
+            verification.raise_if_failed()
+            examples.append((derivation, verification, lint_derivation(derivation)))
+        if title is None:
+            title = examples[0][0].example.get("title") or examples[0][0].example["name"]
+        stem = _file_stem(reference)
+        for key, text in render(title, examples, options).items():
+            documents.append((out_dir / f"{stem}{SUFFIX[key]}.tex", text))
+
+    for path, text in documents:
+        write_atomic(path, text)
+        print(f"wrote {path}")
+    if args.pdf:
+        for path, _ in documents:
+            pdf = compile_pdf(path)
+            print(f"wrote {pdf}")
+    return 0

@@ -1,0 +1,106 @@
+"""The documents of one build: the deck, the solutions and the questions, as .tex text.
+
+This is the render stage's entry point: example views (:mod:`symderiv.render.viewmodel`) are
+laid out into frames (:mod:`symderiv.render.layout`), overlay numbers are assigned for
+``--reveal``, and the templates print the result. Writing files and compiling them is the
+caller's business (:mod:`symderiv.render.compile`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from symderiv.display import DEFAULT_DIGITS
+from symderiv.render import layout
+from symderiv.render.env import environment
+from symderiv.render.viewmodel import ExampleView, Note, example_view, safe_label
+
+#: Rows of the verification table per slide.
+CHECK_ROWS_PER_FRAME = 11
+#: Height budget of the given-values table per slide, in mm (a row is 6 mm, a matrix row 4.5 mm more).
+GIVEN_HEIGHT = 56.0
+SUMMARY_HEIGHT = 60.0
+
+
+@dataclass(frozen=True)
+class Options:
+    slides: bool = True
+    solutions: bool = True
+    questions: bool = False
+    reveal: bool = False
+    digits: int = DEFAULT_DIGITS
+    templates: Path | None = None
+
+
+@dataclass
+class DeckExample:
+    view: ExampleView
+    label: str
+    frames: list = field(default_factory=list)
+    given_pages: list = field(default_factory=list)
+    check_pages: list = field(default_factory=list)
+    summary_pages: list = field(default_factory=list)
+
+
+def _pages(items: list, height_of, budget: float) -> list[list]:
+    pages, current, used = [], [], 0.0
+    for item in items:
+        h = height_of(item)
+        if current and used + h > budget:
+            pages.append(current)
+            current, used = [], 0.0
+        current.append(item)
+        used += h
+    if current:
+        pages.append(current)
+    return pages
+
+
+def _note_height(note: Note) -> float:
+    return 14.0 + 4.0 * (len(note.text) // 120)
+
+
+def _assign_overlays(frames: list) -> None:
+    """Line by line: every line of every block in a frame gets the next slide number."""
+    for frame in frames:
+        n = 1
+        for item in frame.items:
+            if item.type != "block":
+                continue
+            for line in item.lines:
+                line.overlay = n
+                n += 1
+            item.last_overlay = n - 1
+
+
+def deck_example(view: ExampleView) -> DeckExample:
+    ex = DeckExample(view, safe_label(view.name))
+    for section in view.sections:
+        ex.frames += layout.frames_for(section, view.title)
+    _assign_overlays(ex.frames)
+    ex.given_pages = _pages(view.given, lambda r: 4.3 + 4.6 * (r.rows - 1), GIVEN_HEIGHT)
+    ex.check_pages = layout.chunk(view.checks, CHECK_ROWS_PER_FRAME)
+    ex.summary_pages = _pages(view.summary, _note_height, SUMMARY_HEIGHT) if view.summary else []
+    return ex
+
+
+def render(title: str, examples: list[tuple], options: Options) -> dict[str, str]:
+    """``{"deck": tex, "solutions": tex, "questions": tex}`` for the selected documents.
+
+    ``examples`` holds ``(derivation, verification, lints)`` triples in the order they are shown.
+    """
+    views = [example_view(d, v, lints, digits=options.digits, index=i + 1) for i, (d, v, lints) in enumerate(examples)]
+    deck_examples = [deck_example(v) for v in views]
+    env = environment(options.templates)
+    short = title if len(title) <= 40 else title[:37] + "..."
+    common = {"title": title, "short_title": short, "examples": deck_examples,
+              "subtitle": "Worked examples: every step derived exactly and checked"}
+    out = {}
+    if options.slides:
+        out["deck"] = env.get_template("deck.tex.j2").render(reveal=options.reveal, **common)
+    if options.solutions:
+        out["solutions"] = env.get_template("solutions.tex.j2").render(questions_only=False, **common)
+    if options.questions:
+        out["questions"] = env.get_template("solutions.tex.j2").render(questions_only=True, **common)
+    return out

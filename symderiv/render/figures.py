@@ -1,0 +1,84 @@
+"""TikZ figures drawn from an example's own numbers, dispatched on the model family.
+
+Each family module provides ``figures(derivation, digits) -> dict[key, Figure]`` (drawn from the
+steps, never from numbers typed into a template), ``place(section, items, figures, derivation)``
+(where in a section a figure goes) and ``facts(derivation)`` (sizes and choices for the set-up
+slide). The registry at the bottom lists the families; an unknown family is an error, not a
+document without figures.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from symderiv.errors import SymderivError
+from symderiv.render import latexnum
+from symderiv.render.escape import Tex
+
+#: Significant digits of the values written inside figure nodes (display rules still apply).
+FIGURE_DIGITS = 3
+
+
+def _family(derivation):
+    kind = derivation.example["kind"]
+    if kind not in FAMILIES:
+        raise SymderivError(f"no figures for model family {kind!r} (known: {', '.join(sorted(FAMILIES))})")
+    return importlib.import_module(FAMILIES[kind])
+
+
+def figures_for(derivation, digits: int) -> dict:
+    return _family(derivation).figures(derivation, digits)
+
+
+def place(section: str, items: list, figures: dict, derivation) -> list:
+    return _family(derivation).place(section, items, figures, derivation)
+
+
+def facts_for(derivation) -> list:
+    return _family(derivation).facts(derivation)
+
+
+# -- helpers shared by the families ---------------------------------------------------------------------
+def compact(value: np.ndarray, digits: int = FIGURE_DIGITS, max_entries: int = 4) -> Tex:
+    """A value small enough for a figure node: a number, a short row ``(a, b, c)``, or its shape."""
+    if value.size == 1:
+        return Tex(latexnum.scalar(value.flat[0], digits).latex)
+    if value.ndim == 1 and value.size <= max_entries:
+        entries = [latexnum.scalar(n, digits).latex for n in value.flat]
+        return Tex(r"\left(" + r",\ ".join(entries) + r"\right)")
+    return Tex(r"\in \mathbb{R}^{" + r" \times ".join(str(n) for n in value.shape) + "}")
+
+
+def relation(value: np.ndarray, digits: int = FIGURE_DIGITS) -> str:
+    """``=`` when every entry prints exactly, else ``\\approx``."""
+    if value.size == 1 or (value.ndim == 1 and value.size <= 4):
+        exact = all(latexnum.scalar(n, digits).exact for n in value.flat)
+        return "=" if exact else r"\approx"
+    return ""
+
+
+def grid(cells: list[list[str]], x0: float, y0: float, size: float, name: str, fills: dict | None = None,
+         font: str = r"\scriptsize") -> list[str]:
+    """TikZ for a table of square cells with text; ``fills`` maps (row, col) to a fill colour.
+
+    Cell (i, j) is named ``{name}-{i}-{j}``; row 0 is at the top, so the picture reads like the matrix.
+    """
+    fills = fills or {}
+    out = []
+    for i, row in enumerate(cells):
+        for j, text in enumerate(row):
+            x, y = x0 + j * size, y0 - i * size
+            fill = fills.get((i, j))
+            style = f"cell, minimum size={size:.2f}cm" + (f", fill={fill}" if fill else "")
+            out.append(rf"\node[{style}] ({name}-{i}-{j}) at ({x + size / 2:.3f},{y - size / 2:.3f}) "
+                       rf"{{{font} ${text}$}};")
+    return out
+
+
+# example.kind -> module with figures(), place(), facts()
+FAMILIES = {
+    "rnn": "symderiv.render.figures_rnn",
+    "cnn": "symderiv.render.figures_cnn",
+}
