@@ -127,7 +127,7 @@ def derive_cnn(spec: CNNSpec) -> Derivation:
     b.compute("h'''", "h'''", Kind.FORWARD, "flatten", [current],
               meta={"layer": "flatten", "input": current, "shape": tuple(b.value(current).shape)},
               note="Row-major: the first filter's map row by row, then the next filter's.")
-    b.compute("z", "z", Kind.FORWARD, "affine", [W, "h'''", bias], meta={"layer": "dense"})
+    b.compute("z", "z", Kind.FORWARD, "dense", [W, "h'''", bias], meta={"layer": "dense"})
     prediction = "z"
     if spec.output_activation in ("softmax", "sigmoid"):
         prediction = b.compute("yhat", sym["yhat"], Kind.FORWARD, spec.output_activation, ["z"],

@@ -8,7 +8,15 @@ the steps do (``h''``, ``dL/dh'``, ``dL/dk``), which is the only thing it shares
 Max pooling takes the first maximum in row-major order. A tie that is exact in the derivation
 can come out of float64 arithmetic as two values a rounding error apart (0.3 + 0.6 against 0.9),
 so values within 1e-12 (relative) of the window's maximum count as tied here; otherwise the
-float check would route a gradient to a different cell than exact arithmetic does.
+float check would route a gradient to a different cell than exact arithmetic does. For the same
+reason a convolution output within 1e-12 of the size of its terms (Σ|x·k| + |b|) is taken as the
+exact 0 it is, so that ReLU's derivative there is 0, as in the derivation, not a coin toss.
+
+Such points are kinks: a pre-activation exactly at 0 under ReLU, or a max-pooling window whose
+maximum is tied between cells that still pass a gradient. There the loss has no derivative and
+the derivation (like every framework) gives the one of the branch its rules choose; so the loss
+that finite differences perturb, :meth:`CNNReference.loss`, keeps those few decisions as they are
+at the given parameters and lets every other cell move freely.
 """
 
 from __future__ import annotations
@@ -71,22 +79,39 @@ class CNNReference:
         near = windows >= top - TIE_RTOL * np.maximum(1.0, np.abs(top))
         return np.argmax(near, axis=-1)
 
-    def forward(self, params: dict[str, np.ndarray]) -> dict:
+    def _tied(self, windows: np.ndarray) -> np.ndarray:
+        top = windows.max(axis=-1, keepdims=True)
+        near = windows >= top - TIE_RTOL * np.maximum(1.0, np.abs(top))
+        return near.sum(axis=-1) > 1
+
+    def forward(self, params: dict[str, np.ndarray], kinks: dict | None = None) -> dict:
+        """Every forward quantity by step name; ``kinks`` holds decisions kept from the given parameters."""
         spec, out = self.spec, {}
         names = spec.names
         patches = self._patches(self.x)
-        h = np.einsum("fcuv,cijuv->fij", self._kernel(params), patches)
+        k4 = self._kernel(params)
+        h = np.einsum("fcuv,cijuv->fij", k4, patches)
+        size = np.einsum("fcuv,cijuv->fij", np.abs(k4), np.abs(patches))
         if "b_conv" in names:
-            h = h + params[names["b_conv"]].reshape(-1)[:, None, None]
+            bias = params[names["b_conv"]].reshape(-1)[:, None, None]
+            h, size = h + bias, size + np.abs(bias)
+        h = np.where(np.abs(h) <= TIE_RTOL * size, 0.0, h)
         out["size(h)"] = np.array(h.shape[1:], dtype=float)
         out["h"] = h
+        out["dead"] = h == 0
         a = ACT[spec.activation][0](h)
+        if kinks is not None and spec.activation == "relu":
+            a = np.where(kinks["dead"], 0.0, a)
         out["h'"] = a
         current = a
         if spec.pooling:
             windows = self._windows(a)
             if spec.pooling.mode == "max":
                 choice = self._first_max(windows)
+                out["tied"] = self._tied(windows)
+                if kinks is not None:
+                    choice = np.where(kinks["tied"], kinks["choice"], choice)
+                out["choice"] = choice
                 pooled = np.take_along_axis(windows, choice[..., None], axis=-1)[..., 0]
             else:
                 pooled = windows.mean(axis=-1)
@@ -119,7 +144,11 @@ class CNNReference:
         return float(terms.sum() if kind == "bce" else terms.mean())
 
     def loss(self, params: dict[str, np.ndarray]) -> float:
-        return float(self.forward(params)["L"])
+        """The loss near the given parameters, along the branch the derivation takes at a kink."""
+        if not hasattr(self, "_kinks"):
+            base = self.forward(self.float_parameters())
+            self._kinks = {key: base[key] for key in ("dead", "tied", "choice") if key in base}
+        return float(self.forward(params, self._kinks)["L"])
 
     # -- backward --------------------------------------------------------------------------
     def _dloss_dz(self, fwd: dict, out: dict) -> np.ndarray:
@@ -152,6 +181,8 @@ class CNNReference:
         spec = self.spec
         names = spec.names
         fwd = self.forward(params)
+        for key in ("dead", "tied", "choice"):
+            fwd.pop(key, None)
         out = dict(fwd)
         W, b, k = names["W"], names["b"], names["k"]
         dz = self._dloss_dz(fwd, out)
