@@ -51,6 +51,7 @@ COMMANDS = {
     "list": ("symderiv.commands.list", "list the built-in examples, one a line, name first"),
     "derive": ("symderiv.commands.derive", "derive and verify an example; print it, or JSON with --json"),
     "build": ("symderiv.commands.build", "write Beamer slides and exam documents (.tex, and PDF with --pdf)"),
+    "check": ("symderiv.commands.check", "check hand-written numbers (a claims file) against the derivation"),
 }
 
 if __name__ == "__main__":

@@ -57,8 +57,8 @@ class Result:
     cause: str | None = None                      # wrong claims: "root" or "inherited"
     origins: tuple[int, ...] = ()                 # where the human's numbers part from the truth
     unclaimed: tuple[str, ...] = ()               # computed inputs nobody claimed (an error may hide there)
-    hint: str = ""
-    note: str = ""
+    hint: tuple = ()                              # ("swap", used, in place of) or ("op", ops, instead of)
+    note: str = ""                                # "approx-zero" (an ok "≈ 0"), "ties" (max pooling)
 
     @property
     def id(self) -> int:
@@ -406,7 +406,7 @@ def _upstream_claims(d, name, overrides, carried):
 
 
 # -- hints for root errors ----------------------------------------------------------------------------
-def _hint(d: Derivation, b: BoundClaim, world: World, position: dict) -> str:
+def _hint(d: Derivation, b: BoundClaim, world: World, position: dict) -> tuple:
     """What the printed numbers are, when it is a common slip: an earlier quantity in place of an
     input (h_1 for h_3), or a neighbouring operation (softmax for sigmoid). Only a unique match counts."""
     step = d[b.step]
@@ -425,16 +425,15 @@ def _hint(d: Derivation, b: BoundClaim, world: World, position: dict) -> str:
             trial = list(args)
             trial[pos] = value
             if _reproduces(step.op, trial, step.shape, b):
-                found.append(f"{cand.name} in place of {name}")
+                found.append(("swap", cand.name, name))
     if len(found) == 1:
-        return f"the printed numbers are what {found[0]} gives"
+        return found[0]
     if found:
-        return ""
+        return ()
     ops = [name for name in OPS if name != step.op and _reproduces(name, args, step.shape, b)]
     if 1 <= len(ops) <= 2:
-        return f"the printed numbers are what the operation {' (or '.join(ops)}{')' if len(ops) == 2 else ''} " \
-               f"gives instead of {step.op}"
-    return ""
+        return ("op", tuple(ops), step.op)
+    return ()
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:

@@ -183,7 +183,9 @@ def _reference(data: dict, base: Path | None, default_name: str | None) -> str |
         beside = base / f"{default_name}.toml"
         if beside.is_file():
             return str(beside)
-        return default_name
+        from symderiv.spec.load import builtin_names
+        if default_name in builtin_names():
+            return default_name
     return None
 
 

@@ -1,20 +1,36 @@
 """A checked claims file: the verdicts, their counts, and the words that explain each one.
 
-The words are built here once (plain text with step names) and reused by every output format,
-so the terminal, Markdown, LaTeX and JSON reports cannot tell different stories.
+The words are built here once and printed through a :class:`Style` (plain text, Markdown,
+LaTeX), so the terminal, the Markdown table and the LaTeX errata cannot tell different stories:
+a style only decides how a word, a quantity name and a number are written.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import mpmath
+import sympy
 
 from symderiv.checker.analysis import OK, ROUNDING, WRONG, Result, analyse, exactly
 from symderiv.checker.claims import BoundClaim, ClaimsFile, Printed, bind
 from symderiv.display import show
 from symderiv.numbers import Num, mp
 from symderiv.steps import Derivation
+
+
+class Style:
+    """Plain text: words, quantity names and numbers as they are."""
+
+    def t(self, text: str) -> str:          # words
+        return text
+
+    def q(self, label: str, symbol: str | None = None, index: str = "") -> str:   # a quantity
+        return label
+
+    def n(self, text: str) -> str:          # a number, a vector or a matrix: "≈ [0.1, -0.2]"
+        return text
 
 
 @dataclass
@@ -27,9 +43,8 @@ class Report:
     lints: list = field(default_factory=list)
     note: str = ""                 # e.g. that the command line chose another example than the file
 
-    @property
-    def by_id(self) -> dict[int, Result]:
-        return {r.id: r for r in self.results}
+    def __post_init__(self):
+        self.by_id = {r.id: r for r in self.results}
 
     def count(self, status: str, cause: str | None = None) -> int:
         return sum(1 for r in self.results if r.status == status and (cause is None or r.cause == cause))
@@ -48,95 +63,123 @@ class Report:
         text = (f"{n} claim{'s' if n != 1 else ''}: {self.count(OK)} ok, {self.count(ROUNDING)} rounding, "
                 f"{self.count(WRONG)} wrong")
         if self.wrong:
-            text += (f" ({self.count(WRONG, 'root')} root error{'s' if self.count(WRONG, 'root') != 1 else ''}, "
-                     f"{self.count(WRONG, 'inherited')} inherited)")
+            roots = self.count(WRONG, "root")
+            text += f" ({roots} root error{'s' if roots != 1 else ''}, {self.count(WRONG, 'inherited')} inherited)"
         return text
 
     # -- words ------------------------------------------------------------------------------------------
-    def label(self, cid: int) -> str:
-        return self.by_id[cid].label
+    def claim_name(self, r: Result, s: Style) -> str:
+        b = r.bound
+        return s.q(b.label, self.derivation[b.step].symbol, _index_text(b.claim.index))
 
-    def labels(self, ids) -> str:
-        return _join([self.label(i) for i in ids])
+    def names(self, ids, s: Style) -> str:
+        return _join([self.claim_name(self.by_id[i], s) for i in ids], s)
 
-    def printed_text(self, r: Result) -> str:
-        return printed_text(r.bound)
+    def printed(self, r: Result, s: Style) -> str:
+        return s.n(printed_text(r.bound))
 
-    def truth_text(self, r: Result) -> str:
-        return values_text(r.truth, r.bound.shape, _distinguishing_digits(r.truth, r.printed))
+    def truth(self, r: Result, s: Style) -> str:
+        return s.n(values_text(r.truth, r.bound.shape, _distinguishing_digits(r.truth, r.printed)))
 
-    def verdict(self, r: Result) -> str:
-        """The explanation after the claim, one sentence or a few joined by semicolons."""
+    def line(self, r: Result) -> str:
+        """One line of the terminal report."""
+        s = Style()
+        verdict = self.verdict(r, s)
+        return f"{r.status:<9} {r.label} {printed_text(r.bound)}" + (f": {verdict}" if verdict else "")
+
+    def verdict(self, r: Result, s: Style) -> str:
+        """What is wrong and why, as one sentence or a few joined by semicolons ("" for a plain ok)."""
         if r.status == OK:
-            if r.note == "approx-zero":
-                nonzero = tuple(t for t, p in zip(r.truth, r.printed) if p.value == 0 and not exactly(t, p.value))
-                shape = (len(nonzero),) if len(nonzero) > 1 else ()
-                return f"the value is {values_text(nonzero, shape, 4)}: '≈ 0' holds only to the digits printed"
-            if all(exactly(t, p.value) for t, p in zip(r.truth, r.printed)):
-                return ""
-            return f"is {self.truth_text(r)}"
-        parts = [self._what_is_wrong(r)]
+            return self._ok(r, s)
+        return self._what_is_wrong(r, s) + s.t("; ") + self.explanation(r, s)
+
+    def explanation(self, r: Result, s: Style) -> str:
+        """Why a claim that does not hold is wrong (root or inherited) or only rounding."""
+        if r.status == OK:
+            return self._ok(r, s)
+        parts = []
         if r.uniform:
-            parts.append(self._why(r, r.parts))
+            parts.append(self._why(r, r.parts, s))
         else:
             groups: dict = {}
             for part in r.parts:
                 groups.setdefault((part.verdict, part.carried), []).append(part)
             for group in groups.values():
-                names = _join([element_label(r.bound, p.position) for p in group])
-                parts.append(f"{names}: {self._why(r, group)}")
+                names = _join([self._element_name(r, p.position, s) for p in group], s)
+                parts.append(names + s.t(": ") + self._why(r, group, s))
         if r.origins and set(r.origins) - set(r.inherited_from) - {r.id}:
-            parts.append(f"first wrong step: {self.labels(r.origins)}")
+            parts.append(s.t("first wrong step: ") + self.names(r.origins, s))
         if r.note == "ties":
-            parts.append(tie_note(self.derivation, r))
+            parts.append(self._tie_note(r, s))
         if r.hint:
-            parts.append(r.hint)
-        return "; ".join(p for p in parts if p)
+            parts.append(self._hint(r, s))
+        return s.t("; ").join(parts)
 
-    def _what_is_wrong(self, r: Result) -> str:
-        truth = self.truth_text(r)
+    def _ok(self, r: Result, s: Style) -> str:
+        if r.note == "approx-zero":
+            nonzero = tuple(t for t, p in zip(r.truth, r.printed) if p.value == 0 and not exactly(t, p.value))
+            shape = (len(nonzero),) if len(nonzero) > 1 else ()
+            return (s.t("the value is ") + s.n(values_text(nonzero, shape, 4))
+                    + s.t(": '≈ 0' holds only to the digits printed"))
+        if all(exactly(t, p.value) for t, p in zip(r.truth, r.printed)):
+            return ""
+        return s.t("is ") + self.truth(r, s)
+
+    def _what_is_wrong(self, r: Result, s: Style) -> str:
+        return s.t("the true value is ") + self.correction(r, s)
+
+    def correction(self, r: Result, s: Style) -> str:
+        """The true value, with what is wrong about the printed one: ``≈ 0.05689 (0.057 to the digits printed)``."""
+        truth = self.truth(r, s)
+        if r.status == OK:
+            return truth
         if "zero" in r.problems:
-            return f"the true value is {truth}, not zero"
+            return truth + s.t(", not zero")
         if "value" in r.problems:
+            out = truth
             rounded = rounded_text(r)
-            extra = f" ({rounded} to the digits printed)" if rounded and rounded not in truth else ""
-            if "exact" in r.problems or any(p.relation == "=" and p.value != 0 and not exactly(t, p.value)
-                                            for t, p in zip(r.truth, r.printed)):
-                extra += ", and '=' claims an exact value"
-            return f"the true value is {truth}{extra}"
-        return f"the true value is {truth}: right to the digits printed, but not exact (write ≈)"
+            shown = values_text(r.truth, r.bound.shape, _distinguishing_digits(r.truth, r.printed))
+            if rounded and rounded != shown.removeprefix("≈ "):
+                out += s.t(" (") + s.n(rounded) + s.t(" to the digits printed)")
+            if any(p.relation == "=" and p.value != 0 and not exactly(t, p.value) for t, p in zip(r.truth, r.printed)):
+                out += s.t(", and '=' claims an exact value")
+            return out
+        return truth + s.t(": right to the digits printed, but not exact (write ≈)")
 
-    def _why(self, r: Result, parts: list) -> str:
+    def _why(self, r: Result, parts: list, s: Style) -> str:
         first = parts[0]
         used_ids = _union(p.used for p in parts)
-        n = len(used_ids)
-        used = f"the printed {self.labels(used_ids)} give{'s' if n == 1 else ''}" if used_ids else "its inputs give"
+        verb = "gives" if len(used_ids) == 1 else "give"
+        used = (s.t("the printed ") + self.names(used_ids, s) + s.t(f" {verb} ")) if used_ids else s.t("its inputs give ")
         shown = self._recomputed(r, parts)
         if first.verdict == "rounding":
-            return f"explained by rounding: {used} {shown}"
+            return s.t("explained by rounding: ") + used + s.n(shown)
         if first.verdict == "inherited":
             how = "within the rounding of those inputs" if first.within_rounding else "as printed"
-            return f"inherited from {self.labels(_union(p.inherited_from for p in parts))}: {used} {shown}, {how}"
+            return (s.t("inherited from ") + self.names(_union(p.inherited_from for p in parts), s) + s.t(": ")
+                    + used + s.n(shown) + s.t(f", {how}"))
         problems = {k for p in parts for k in p.problems}
         if "value" in problems:
-            where = "root error: the numbers part from the truth here"
+            where = s.t("root error: the numbers part from the truth here")
         elif "zero" in problems:
-            where = "root error: the value is first taken as exactly 0 here"
+            where = s.t("root error: the value is first taken as exactly 0 here")
         else:
-            where = "root error: a rounded value is first written with '=' here"
+            where = s.t("root error: a rounded value is first written with '=' here")
         if r.unclaimed and "value" in problems:
-            where += f" (or in {_join(list(r.unclaimed))}, which no claim covers)"
+            unclaimed = _join([s.q(n, self.derivation[n].symbol) for n in r.unclaimed], s)
+            where += s.t(" (or in ") + unclaimed + s.t(", which no claim covers)")
         exact_ids = _union(p.taken_as_exact for p in parts)
         if exact_ids:
             items = []
             for cid in exact_ids:
                 other = self.by_id[cid]
-                items.append(f"{other.label} were exactly {printed_text(other.bound, relation=False)} "
-                             f"(it is {self.truth_text(other)})")
+                items.append(self.claim_name(other, s) + s.t(" were exactly ")
+                             + s.n(printed_text(other.bound, relation=False)) + s.t(" (it is ")
+                             + self.truth(other, s) + s.t(")"))
             what = "0" if "zero" in problems else printed_text(r.bound, relation=False)
-            return f"{where}: {what} would be exact only if {_join(items)}"
+            return where + s.t(": ") + s.n(what) + s.t(" would be exact only if ") + _join(items, s)
         if shown and used_ids and (problems & {"value", "zero"}):
-            return f"{where}; {used} {shown}"
+            return where + s.t("; ") + used + s.n(shown)
         return where
 
     def _recomputed(self, r: Result, parts: list) -> str:
@@ -146,15 +189,43 @@ class Report:
             return ""
         positions = [p.position for p in parts]
         digits = _digits(r.printed)
-        if len(positions) == len(r.printed) or len(r.printed) == 1:
+        if r.uniform or len(positions) == len(r.printed) or len(r.printed) == 1:
             return values_text(values, r.bound.shape, digits)
         picked = tuple(values[k] for k in positions)
         return values_text(picked, (len(picked),) if len(picked) > 1 else (), digits)
 
-    def line(self, r: Result) -> str:
-        verdict = self.verdict(r)
-        head = f"{r.label} {self.printed_text(r)}"
-        return f"{r.status:<9} {head}" + (f": {verdict}" if verdict else "")
+    def _element_name(self, r: Result, position: int, s: Style) -> str:
+        b = r.bound
+        if len(b.elements) == 1:
+            return self.claim_name(r, s)
+        index, _ = b.elements[position]
+        kept = [str(i) for i, n in zip(index, b.step_shape) if n != 1]
+        label = f"{b.claim.quantity}[{','.join(kept)}]"
+        return s.q(label, self.derivation[b.step].symbol, f"[{','.join(kept)}]")
+
+    def _tie_note(self, r: Result, s: Style) -> str:
+        """Why a max-pooling gradient depends on a convention where a window's maximum is tied."""
+        step = self.derivation[r.bound.step]
+        out = step.meta.get("forward") or step.name
+        source = self.derivation[out].inputs[0] if out in self.derivation and self.derivation[out].inputs else None
+        cells = _join([s.q(f"{out}[{','.join(map(str, t[1:]))}]",
+                           self.derivation[out].symbol if out in self.derivation else None,
+                           f"[{','.join(map(str, t[1:]))}]") for t in step.meta["ties"]], s)
+        many = len(step.meta["ties"]) > 1
+        where = (s.q(source, self.derivation[source].symbol) if source else s.t("its input"))
+        return (cells + s.t(" are ties" if many else " is a tie") + s.t(": several cells of ") + where
+                + s.t(" share the maximum; here the first gets the gradient (conventions differ on which cell "
+                      "does, but one of them does)"))
+
+    def _hint(self, r: Result, s: Style) -> str:
+        hint = r.hint
+        if hint[0] == "swap":
+            _, cand, name = hint
+            return (s.t("the printed numbers are what ") + s.q(cand, self.derivation[cand].symbol)
+                    + s.t(" in place of ") + s.q(name, self.derivation[name].symbol) + s.t(" gives"))
+        _, ops, op = hint
+        return (s.t("the printed numbers are what the operation " + " (or ".join(ops) + (")" if len(ops) > 1 else "")
+                    + f" gives instead of {op}"))
 
 
 def check(claims_file: ClaimsFile, derivation: Derivation, lints=(), note: str = "") -> Report:
@@ -164,15 +235,8 @@ def check(claims_file: ClaimsFile, derivation: Derivation, lints=(), note: str =
 
 
 # -- numbers as text ------------------------------------------------------------------------------------
-def tie_note(derivation: Derivation, r: Result) -> str:
-    """Why a max-pooling gradient is convention-dependent where a window's maximum is tied."""
-    step = derivation[r.bound.step]
-    pooled_out = step.meta.get("forward") or step.name
-    pooled_in = derivation[pooled_out].inputs[0] if pooled_out in derivation and derivation[pooled_out].inputs else "its input"
-    cells = _join([f"{pooled_out}[{','.join(str(i) for i in t[1:])}]" for t in step.meta["ties"]])
-    return (f"{cells} {'is a tie' if len(step.meta['ties']) == 1 else 'are ties'}: several cells of "
-            f"{pooled_in} share the maximum; here the first gets the gradient (conventions differ on "
-            "which cell does, but one of them does)")
+def _index_text(index) -> str:
+    return "" if index is None else "[" + ",".join(map(str, index)) + "]"
 
 
 def _union(groups) -> tuple[int, ...]:
@@ -182,44 +246,33 @@ def _union(groups) -> tuple[int, ...]:
     return tuple(out)
 
 
-def element_label(b: BoundClaim, position: int) -> str:
-    """``dL/dk[1,1]``: the quantity and the element's index, leaving out axes of length 1."""
-    if len(b.elements) == 1:
-        return b.label
-    index, _ = b.elements[position]
-    kept = [str(i) for i, n in zip(index, b.step_shape) if n != 1]
-    return f"{b.claim.quantity}[{','.join(kept)}]"
-
-
-def _join(items: list[str]) -> str:
+def _join(items: list[str], s: Style | None = None) -> str:
+    s = s or Style()
     if len(items) <= 2:
-        return " and ".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+        return s.t(" and ").join(items)
+    return s.t(", ").join(items[:-1]) + s.t(" and ") + items[-1]
 
 
 def _distinguishing_digits(truth, printed) -> int:
     """Enough significant digits that a true value which is not the printed one does not look like it
-    (9.6999999984, never 9.700 next to a printed "= 9.7")."""
+    (9.699999998, never 9.700 next to a printed "= 9.7")."""
     digits = _digits(printed)
     while digits < 30:
-        if all(exactly(t, p.value) or _parsed(show(t, digits).decimal) != p.value
-               for t, p in zip(truth, printed)):
+        if all(exactly(t, p.value) or _parsed(show(t, digits).decimal) != p.value for t, p in zip(truth, printed)):
             break
         digits += 1
     return digits
 
 
 def _parsed(decimal: str):
-    import sympy
     try:
-        return sympy.Rational(decimal.replace("e", "E")) if "e" not in decimal else sympy.Rational(
-            sympy.Float(decimal, 40))
+        return sympy.Rational(decimal) if "e" not in decimal else None
     except (TypeError, ValueError):
         return None
 
 
 def _digits(printed: tuple[Printed, ...]) -> int:
-    """Significant digits for the true value: one more than the claim printed, at least 4."""
+    """Significant digits for a true value: one more than the claim printed, at least 4."""
     most = 0
     for p in printed:
         digits = len(p.text.lstrip("+-").split("e")[0].replace(".", "").lstrip("0")) or 1
@@ -242,14 +295,14 @@ def values_text(values, shape, digits: int) -> str:
     if values is None:
         return ""
     shown = [show(v, digits) for v in values]
-    texts = [s.decimal for s in shown]
-    rel = "=" if all(s.relation == "=" for s in shown) else "≈"
+    texts = [x.decimal for x in shown]
+    exact = all(x.relation == "=" for x in shown)
     body = texts[0] if (shape == () or len(texts) == 1) else _nest(texts, shape)
-    return body if rel == "=" else f"≈ {body}"
+    return body if exact else f"≈ {body}"
 
 
 def _nest(texts: list[str], shape) -> str:
-    shape = tuple(s for s in shape if s != 1) or (len(texts),)
+    shape = tuple(n for n in shape if n != 1) or (len(texts),)
     if len(shape) == 1:
         return "[" + ", ".join(texts) + "]"
     step = len(texts) // shape[0]
@@ -270,8 +323,7 @@ def rounded_text(r: Result) -> str:
 
 def round_to(num: Num, p: Printed) -> str:
     """``num`` written with the same last digit as ``p`` (and in its exponent style)."""
-    unit = mp.mpf(10) ** p.last_digit
-    k = int(mpmath.nint(num.approx / unit))
+    k = int(mpmath.nint(num.approx / mp.mpf(10) ** p.last_digit))
     if "e" in p.text.lower():
         exponent = int(p.text.lower().split("e")[1])
         places = exponent - p.last_digit
@@ -286,3 +338,13 @@ def _fixed(k: int, places: int) -> str:
     sign = "-" if k < 0 else ""
     digits = str(abs(k)).rjust(places + 1, "0")
     return f"{sign}{digits[:-places]}.{digits[-places:]}"
+
+
+_SCI = re.compile(r"(-?\d+(?:\.\d+)?)e([+-]?\d+)")
+
+
+def tex_numbers(text: str) -> str:
+    """A number text as math: ``≈ [1.5e-8; 2]`` -> ``\\approx [1.5 \\cdot 10^{-8};\\allowbreak\\ 2]``
+    (plain brackets and break points, so a long vector can wrap inside a paragraph)."""
+    out = _SCI.sub(lambda m: rf"{m.group(1)} \cdot 10^{{{int(m.group(2))}}}", text)
+    return out.replace("≈", r"\approx").replace(", ", r",\allowbreak ").replace("; ", r";\allowbreak\ ")
