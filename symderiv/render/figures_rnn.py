@@ -105,7 +105,7 @@ PREAMBLE = r"""\begin{tikzpicture}[>=Stealth, font=\footnotesize,
     fill=white},
   rnnin/.style={var, fill=blue!7}, rnnhid/.style={var, fill=orange!12}, rnnout/.style={var, fill=green!10},
   rnnloss/.style={var, fill=red!8}, rnnfix/.style={var, fill=black!5},
-  wlab/.style={font=\scriptsize, inner sep=1.5pt}, grad/.style={->, thick, red!70!black}]"""
+  wlab/.style={font=\scriptsize, inner sep=1.5pt, align=center}, grad/.style={->, thick, red!70!black}]"""
 
 
 def _layout(u: Unrolled, dx: float) -> dict:
@@ -182,7 +182,11 @@ def _picture(d: Derivation, u: Unrolled, mode: str) -> tuple[str, float]:
         text = _gradient_node(d, u.outputs[t]) if backward else _output_text(d, u, t, values)
         out.append(rf"\node[rnnout] ({_node_id(('z', t))}) at {_at(pos[('z', t)])} {{{text}}};")
     if u.loss is not None:
-        out.append(rf"\node[rnnloss] (L) at {_at(pos[('L',)])} {{{_node(d, u.loss, values)}}};")
+        if u.outputs:
+            last = _node_id(("z", max(u.outputs)))
+            out.append(rf"\node[rnnloss, right=7mm of {last}] (L) {{{_node(d, u.loss, values)}}};")
+        else:
+            out.append(rf"\node[rnnloss] (L) at {_at(pos[('L',)])} {{{_node(d, u.loss, values)}}};")
     first = u.times[0]
     for layer in u.layers:
         w_in, w_rec = u.w_in[layer], u.w_rec[layer]
@@ -192,7 +196,7 @@ def _picture(d: Derivation, u: Unrolled, mode: str) -> tuple[str, float]:
             prev = _node_id(("h0", layer)) if t == first else _node_id(("h", t - 1, layer))
             if backward:
                 local = f"d{u.hidden[(t, layer)].name}/d{u.pre[(t, layer)].name}"
-                label = f"$\\times\\, {_math(d, d[local])} {_value(d[local])}$" if local in d else ""
+                label = (rf"$\times\, {_math(d, d[local])}$\\ ${_value(d[local])}$" if local in d else "")
                 out.append(rf"\draw[grad] ({h}) -- node[wlab, above=4.5mm, text=red!60!black] {{{label}}} ({prev});")
                 out.append(rf"\draw[->, black!30] ({below}) -- ({h});")
                 continue
@@ -204,15 +208,16 @@ def _picture(d: Derivation, u: Unrolled, mode: str) -> tuple[str, float]:
     for t in sorted(u.outputs):
         z = _node_id(("z", t))
         h = _node_id(("h", t, top))
+        bend = "" if t == max(u.outputs) else "[bend right=25]"
         if backward:
             out.append(rf"\draw[grad] ({z}) -- ({h});")
             if u.loss is not None:
-                out.append(rf"\draw[grad] (L) -- ({z});")
+                out.append(rf"\draw[grad] (L) to{bend} ({z});")
             continue
         label = _weight_label(d, u.w_out) if u.w_out is not None else ""
         out.append(rf"\draw[->] ({h}) -- node[wlab, right] {{{label}}} ({z});")
         if u.loss is not None:
-            out.append(rf"\draw[->] ({z}) -- (L);")
+            out.append(rf"\draw[->] ({z}) to{bend.replace('right', 'left')} (L);")
     out.append(r"\end{tikzpicture}")
     height = 10 * (1.9 * (max(u.layers) + 1) + 0.3) + 22 + (16 if len(u.outputs) > 1 else 0)
     return "\n".join(out), height

@@ -10,7 +10,7 @@ the rendered decks; the tests check that no frame overflows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 #: Usable height of a 16:9 frame body with title and subtitle, in mm (LaTeX's limit is about 70).
 FRAME_HEIGHT = 66.0
@@ -55,10 +55,11 @@ def _h(item, narrow: bool = False) -> float:
     return getattr(item, "height_narrow", 0.0) or item.height if narrow else item.height
 
 
-def _narrow(item) -> bool:
+def _narrow(item, budget: float = FRAME_HEIGHT) -> bool:
+    """A block that fits in one of two columns: narrow enough, and not too tall once its notes wrap."""
     if getattr(item, "type", "") != "block":
         return False
-    return 0 < item.width <= NARROW
+    return 0 < item.width <= NARROW and _h(item, narrow=True) <= 0.85 * budget
 
 
 class _Packer:
@@ -85,7 +86,7 @@ class _Packer:
         self.open = None
 
     def add(self, item) -> None:
-        if not _narrow(item):
+        if not _narrow(item, self.budget):
             self.close()
             if self.parts and self.used() + item.height > self.budget:
                 self.new_frame()
@@ -117,6 +118,43 @@ class _Packer:
         return self.pages
 
 
+def split_tall(item, budget: float) -> list:
+    """A block taller than a slide, cut between its lines into blocks that fit (notes go with the last)."""
+    if getattr(item, "type", "") != "block" or item.height <= budget or len(item.lines) < 2:
+        return [item]
+    overhead = item.height - sum(item.line_heights) - sum(_note_heights(item))
+    pieces, current, used = [], [], overhead
+    for line, h in zip(item.lines, item.line_heights):
+        if current and used + h > budget:
+            pieces.append(current)
+            current, used = [], overhead
+        current.append((line, h))
+        used += h
+    if current:
+        pieces.append(current)
+    if sum(h for _, h in pieces[-1]) + overhead + sum(_note_heights(item)) > budget and len(pieces[-1]) > 1:
+        last = pieces.pop()
+        pieces += [last[:-1], last[-1:]]
+    out = []
+    for k, piece in enumerate(pieces):
+        lines = [line for line, _ in piece]
+        if k > 0 and lines[0].lhs == "" and lines[0].rel != "":
+            lines = [replace(lines[0], lhs=item.lines[0].lhs)] + lines[1:]   # each line equals the symbol
+        last = k == len(pieces) - 1
+        notes = item.notes if last else []
+        height = overhead + sum(h for _, h in piece) + (sum(_note_heights(item)) if last else 0.0)
+        out.append(replace(item, lines=lines, notes=notes, height=height, height_narrow=height,
+                           line_heights=[h for _, h in piece], continued=k > 0,
+                           caption=(item.caption + " (continued)") if k > 0 and item.caption else item.caption,
+                           label=item.label if k == 0 else f"{item.label}-{k + 1}"))
+    return out
+
+
+def _note_heights(item) -> list[float]:
+    from symderiv.render.viewmodel import _note_height
+    return [_note_height(n) for n in item.notes]
+
+
 def _title(section_title: str, items: list) -> str:
     times = [i.time for i in items if getattr(i, "time", None) is not None]
     distinct = sorted(set(times))
@@ -125,6 +163,13 @@ def _title(section_title: str, items: list) -> str:
     if len(distinct) > 1:
         first, last = times[0], times[-1]
         return f"{section_title}, t = {first} to {last}"
+    topics = []
+    for item in items:
+        topic = getattr(item, "topic", "")
+        if topic and topic not in topics:
+            topics.append(topic)
+    if topics:
+        return f"{section_title}: {', '.join(topics[:2])}" + (", ..." if len(topics) > 2 else "")
     return section_title
 
 
@@ -132,7 +177,8 @@ def frames_for(section, subtitle: str, height: float = FRAME_HEIGHT) -> list[Fra
     """The frames of one section: greedy packing, never splitting an item."""
     packer = _Packer(height)
     previous = None
-    for item in section.items:
+    items = [piece for item in section.items for piece in split_tall(item, height)]
+    for item in items:
         group = getattr(item, "group", "")
         if previous is not None and group != previous:
             packer.close()

@@ -31,6 +31,8 @@ class Formula:
     exact: bool                   # every value on the substituted line is exact
     rows: int                     # tallest matrix on the substituted line, in text lines
     width: float                  # estimated width of the widest substituted line, in characters
+    lines: list | None = None     # (lhs, rel, rhs, rows) lines replacing the substituted and result lines
+    note: str = ""                # plain text the rule adds below the step
 
 
 @dataclass
@@ -64,7 +66,7 @@ def index_symbol(symbol: str, index: str) -> str:
     match = re.fullmatch(r"(.*)_([A-Za-z0-9])", symbol)
     if match and "^" not in match.group(1):
         return rf"{match.group(1)}_{{{match.group(2)},{index}}}"
-    if re.fullmatch(r"(\\[A-Za-z]+|[A-Za-z])(\{[^{}]*\})?", symbol) or re.fullmatch(r"\\hat\{[A-Za-z]\}", symbol):
+    if re.fullmatch(r"(\\[A-Za-z]+|[A-Za-z])(\{[^{}]*\})?'*", symbol) or re.fullmatch(r"\\hat\{[A-Za-z]\}", symbol):
         return rf"{symbol}_{{{index}}}"
     return rf"\left[{symbol}\right]_{{{index}}}"
 
@@ -98,8 +100,18 @@ def inline_fractions(latex: str) -> str:
 
 
 def clean_chain(latex: str) -> str:
-    r"""Cosmetics of model-written chains: ``\right|_{t=t}`` (a sum's running index) reads ``\right|_{t}``."""
-    return latex.replace(r"\right|_{t=t}", r"\right|_{t}")
+    """Model-written LaTeX made to print well (see :data:`COSMETICS`)."""
+    for old, new in COSMETICS:
+        latex = latex.replace(old, new)
+    return latex
+
+
+#: (as written by a model, as printed): a sum's running index ``t=t`` reads ``t``; amsfonts has no
+#: blackboard-bold digits, so the indicator 𝟙 is printed as a bold 1.
+COSMETICS = (
+    (r"\right|_{t=t}", r"\right|_{t}"),
+    (r"\mathbb{1}", r"\mathbf{1}"),
+)
 
 
 def symbolic_line(step: Step, ctx: Context, pattern: str | None = None) -> str:
@@ -129,6 +141,10 @@ def substitute_pattern(pattern: str, value_of) -> tuple[str, list[TexValue]]:
         literal = pieces[k]
         more = k + 1 < len(pieces)
         value = value_of(int(pieces[k + 1]), pieces[k + 2] == "T") if more else None
+        if more and value.is_scalar and re.search(r"[0-9]\s*$", literal):
+            literal = literal.rstrip() + r" \cdot "            # "2 {2}" with 0 is 2 · 0, not 20
+        if prev is not None and prev.is_scalar and re.match(r"\s*[0-9]", literal):
+            literal = r" \cdot " + literal.lstrip()
         if prev is not None:
             if literal.strip() == "" and more and (prev.is_scalar or value.is_scalar):
                 literal = r" \cdot "                     # a number beside another factor
@@ -412,6 +428,11 @@ SUBSTITUTIONS = {
     "softmax": _softmax,
     "softmax_vjp": _softmax_vjp,
 }
+
+
+from symderiv.render.cnnrules import CNN_SUBSTITUTIONS  # noqa: E402  (its rules use the helpers above)
+
+SUBSTITUTIONS.update(CNN_SUBSTITUTIONS)
 
 
 def formula_for(step: Step, ctx: Context) -> Formula:

@@ -70,6 +70,12 @@ class Block:
     last_overlay: int = 0          # --reveal: the slide on which the block's last line appears
     width: float = 0.0             # estimated width of the equation on a slide, in mm
     height_narrow: float = 0.0     # estimated height in one of two columns (notes wrap more), in mm
+    line_heights: list = field(default_factory=list)   # mm per line, to split a block too tall for a slide
+    continued: bool = False        # a continuation of the block on the previous slide
+
+    @property
+    def topic(self) -> str:
+        return TOPICS.get(self.group.split("|")[-1], "")
 
     @property
     def height_mm(self) -> str:
@@ -90,6 +96,10 @@ class Figure:
     @property
     def label(self) -> str:
         return f"figure-{self.key}"
+
+    @property
+    def topic(self) -> str:
+        return TOPICS.get(self.group, "")
 
     @property
     def height_mm(self) -> str:
@@ -141,6 +151,22 @@ class ExampleView:
     check_summary: str
     index: int = 1
 
+
+# a layer (step meta "layer", or a group of extra items) -> how a slide title names it
+TOPICS = {
+    "conv": "convolution",
+    "conv-cells": "convolution",
+    "activation": "activation",
+    "pool": "pooling",
+    "pool-cells": "pooling",
+    "dropout": "dropout",
+    "flatten": "flatten",
+    "dense": "dense layer",
+    "output": "output layer",
+    "pool_backward": "through the pooling",
+    "routing": "through the pooling and the activation",
+    "conv_backward": "the kernel",
+}
 
 SECTIONS = (
     ("shapes", "Shapes", (Kind.SIZE,)),
@@ -273,6 +299,7 @@ def block_for(step: Step, derivation: Derivation, digits: int, width: float, whe
 
     def add(rel: str, rhs: str, rows: int = 1):
         lhs = symbol if not lines else Tex("")
+        rhs = clean_chain(rhs)
         lines.append(Line(lhs, Tex(rel), Tex(rhs)))
         heights.append(_line_height(lhs, rhs, rows))
 
@@ -287,6 +314,12 @@ def block_for(step: Step, derivation: Derivation, digits: int, width: float, whe
             else:
                 add("", r"\quad " + part)
     res_digits = _update_digits(step, derivation, digits)
+    if formula.lines is not None:
+        for lhs, rel, rhs, rows in formula.lines:
+            rhs = clean_chain(rhs)
+            lines.append(Line(Tex(lhs) if lhs else (symbol if not lines else Tex("")), Tex(rel), Tex(rhs)))
+            heights.append(_line_height(lhs, rhs, rows))
+        return _finish_block(step, derivation, lines, heights, digits, res_digits, formula, where)
     rel, result, res_rows, _ = _result_line(step, res_digits, formula.exact)
     substituted = formula.substituted
     if substituted and not (len(substituted) == 1 and substituted[0].strip() == result.strip()) \
@@ -301,9 +334,16 @@ def block_for(step: Step, derivation: Derivation, digits: int, width: float, whe
     if not formula.exact and rel == "=" and step.value.size == 1 and not step.value.flat[0].is_zero:
         rel = r"\approx"
     add(rel, result, res_rows)
+    return _finish_block(step, derivation, lines, heights, digits, res_digits, formula, where)
+
+
+def _finish_block(step: Step, derivation: Derivation, lines: list, heights: list, digits: int, res_digits: int,
+                  formula, where: str) -> Block:
     notes = []
     if step.note:
         notes.append(Note("note", text_with_math(_sentence(step.note), f"{where}: note of {step.name}")))
+    if formula.note:
+        notes.append(Note("note", escape_tex(formula.note)))
     if res_digits > digits:
         notes.append(Note("note", escape_tex(
             f"The step changes this parameter only in the {_ordinal(res_digits)} significant digit, "
@@ -316,7 +356,26 @@ def block_for(step: Step, derivation: Derivation, digits: int, width: float, whe
              + 1.8 * max(latex_width(line.rhs) for line in lines))
     group = f"{step.time if step.time is not None else ''}|{step.meta.get('layer', '') if isinstance(step.meta, dict) else ''}"
     return Block(step.name, safe_label(f"{derivation.example['name']}:{step.name}"), caption, lines, notes, height,
-                 step.time, group, str(step.kind), width=width)
+                 step.time, group, str(step.kind), width=width, line_heights=list(heights))
+
+
+def custom_block(name: str, label: str, caption: str, rows: list[tuple[str, str, str, int]], notes: list[str],
+                 group: str, time: int | None = None, kind: str = "forward") -> Block:
+    """A block that is not one step: the cells of a convolution or the windows of a pooling, line by line.
+
+    ``rows`` are (lhs, rel, rhs, matrix rows) in LaTeX made by symderiv; ``notes`` plain text.
+    """
+    lines = [Line(Tex(lhs), Tex(rel), Tex(rhs)) for lhs, rel, rhs, _ in rows]
+    heights = [_line_height(lhs, rhs, r) for lhs, _, rhs, r in rows]
+    block_notes = [Note("note", escape_tex(n)) for n in notes if n]
+    width = (6.5 + 1.25 * max(latex_width(line.lhs) for line in lines)
+             + 1.8 * max(latex_width(line.rhs) for line in lines))
+    height = sum(heights) + (8.0 if caption else 5.0)
+    block = Block(name, safe_label(label), caption, lines, block_notes, height, time, group, kind, width=width,
+                  line_heights=list(heights))
+    block.height_narrow = height + sum(_note_height(n, 40) for n in block_notes)
+    block.height = height + sum(_note_height(n) for n in block_notes)
+    return block
 
 
 def _sentence(text: str) -> str:
@@ -385,6 +444,9 @@ def given_rows(derivation: Derivation, digits: int, where: str) -> list[GivenRow
     rows = []
     for step in derivation.of_kind(Kind.INPUT, Kind.PARAMETER, Kind.CONSTANT):
         value = latexnum.tensor(step.value, max(digits, 6))
+        if isinstance(step.meta, dict) and step.meta.get("axes") and step.value.ndim == 1:
+            sizes = [latexnum.scalar(n, digits).latex for n in step.value.flat]
+            value = latexnum.TexValue(r" \times ".join(sizes), True, 1, 3.0 * len(sizes), False)
         role = ROLES[step.kind]
         if step.name in targets:
             role = "target"
@@ -395,6 +457,9 @@ def given_rows(derivation: Derivation, digits: int, where: str) -> list[GivenRow
         if step.name == "eta":
             role = "learning rate"
         shape = " × ".join(str(n) for n in step.value.shape) if step.value.shape else "scalar"
+        if isinstance(step.meta, dict) and step.meta.get("axes"):
+            shape = " and ".join(step.meta["axes"])
+            role = "given size"
         token = step.meta.get("token") if isinstance(step.meta, dict) else None
         rows.append(GivenRow(check_math(step.symbol, f"{where}: symbol of {step.name}"), Tex(value.latex), shape,
                              role, token, value.rows))
