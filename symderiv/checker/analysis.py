@@ -426,6 +426,10 @@ def _hint(d: Derivation, b: BoundClaim, world: World, position: dict) -> tuple:
             trial[pos] = value
             if _reproduces(step.op, trial, step.shape, b):
                 found.append(("swap", cand.name, name))
+    if len(found) > 1:
+        # several quantities with the same value (z_4 = h_3 when W_hz = 1): prefer the kin of the input
+        kin = [f for f in found if f[1].split("_")[0] == f[2].split("_")[0]]
+        found = kin if len(kin) == 1 else found
     if len(found) == 1:
         return found[0]
     if found:
