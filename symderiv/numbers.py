@@ -79,7 +79,7 @@ class Num:
     def is_zero(self) -> bool:
         """True only for a value that is exactly zero (never for a tiny rounded one)."""
         if self.exact is not None:
-            return self.exact == 0
+            return _is_int(self.exact, 0)
         return False
 
     def __float__(self) -> float:
@@ -122,9 +122,9 @@ class Num:
         other = _as_num(other)
         if self.is_zero or other.is_zero:
             return ZERO
-        if self.exact == 1:
+        if self.exact is not None and _is_int(self.exact, 1):
             return other
-        if other.exact == 1:
+        if other.exact is not None and _is_int(other.exact, 1):
             return self
         return self._combine(other, lambda a, b: a * b, self.approx * other.approx)
 
@@ -176,6 +176,13 @@ class Num:
         if self.exact is not None and other.exact is not None:
             return sympy.simplify(self.exact - other.exact) == 0
         return self.approx == other.approx
+
+
+def _is_int(expr: sympy.Expr, n: int) -> bool:
+    """``expr == n`` without SymPy's ``__eq__``, which sympifies its argument (a third of the BPTT time)."""
+    if expr.is_Rational:
+        return expr.q == 1 and expr.p == n
+    return expr == n
 
 
 def _expr_size(expr: sympy.Expr) -> int:
