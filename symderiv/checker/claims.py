@@ -324,8 +324,10 @@ def _bind_one(claim: Claim, cid: int, derivation, names: list[str]) -> BoundClai
         elif len(idx) <= squeezed.ndim:
             base = squeezed
         else:
-            raise SpecError(key_field, f"at most {squeezed.ndim} indices for {claim.quantity}, "
-                            f"{_shape_text(full)}", f"[{', '.join(map(str, idx))}]")
+            counts = f"{len(full)}" + (f" (or {squeezed.ndim}, leaving out axes of length 1)"
+                                       if squeezed.ndim != len(full) else "")
+            raise SpecError(key_field, f"at most {counts} indices for {claim.quantity}, {_shape_text(full)}",
+                            f"[{', '.join(map(str, idx))}]")
         for axis, (i, size) in enumerate(zip(idx, base.shape)):
             if i >= size:
                 raise SpecError(key_field, f"an index within {claim.quantity}, {_shape_text(full)} "
@@ -337,9 +339,10 @@ def _bind_one(claim: Claim, cid: int, derivation, names: list[str]) -> BoundClai
     want = tuple(s for s in target.shape if s != 1)
     have = tuple(s for s in pshape if s != 1)
     if want != have:
-        what = "one value" if target.size == 1 else f"{target.size} values in the shape {_dims(target.shape)}"
+        shape = full if claim.index is None else target.shape
+        what = "one value" if target.size == 1 else f"{target.size} values in the shape {_dims(shape)}"
         found = "one value" if pshape == () else f"values in the shape {_dims(pshape)}"
-        raise SpecError(claim.field, f"{what} ({claim.key} is {_shape_text(target.shape)})", found)
+        raise SpecError(claim.field, f"{what} ({claim.key} is {_shape_text(shape)})", found)
     flat_pos = target.reshape(-1)
     flat_printed = _flat(printed)
     elements = tuple((tuple(int(i) for i in np.unravel_index(int(p), full)) if full else (), pr)
@@ -355,5 +358,5 @@ def _shape_text(shape) -> str:
     if shape == ():
         return "a number"
     if len(shape) == 1:
-        return "a number" if shape[0] == 1 else f"a vector of {shape[0]}"
+        return f"a vector of {shape[0]}"
     return f"a {' × '.join(map(str, shape))} array" if len(shape) > 2 else f"a {shape[0]} × {shape[1]} matrix"

@@ -27,7 +27,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from symderiv.api import derive
-    from symderiv.checker.claims import read_claims
+    from symderiv.checker.claims import bind, read_claims
     from symderiv.checker.formats import FORMATS
     from symderiv.checker.report import check
     from symderiv.errors import SpecError, UsageError
@@ -46,6 +46,7 @@ def run(args) -> int:
     if example and claims.reference and not _same_reference(example, claims.reference):
         note = f"checked against {example}, not {claims.reference} (the example the claims file names)"
     derivation = derive(reference)
+    bind(claims, derivation)            # bad names, indices or shapes: fail before the slower verification
     verification = verify(derivation, finite_differences=not args.no_fd)
     verification.raise_if_failed()
     report = check(claims, derivation, lint_derivation(derivation), note)
