@@ -81,6 +81,6 @@ def run(args) -> int:
         print(f"wrote {path}")
     if args.pdf:
         for path, _ in documents:
-            pdf = compile_pdf(path)
-            print(f"wrote {pdf}")
+            compile_pdf(path)
+            print(f"wrote {path.with_suffix('.pdf')}")
     return 0

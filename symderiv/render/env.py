@@ -26,6 +26,8 @@ def _finalize(value):
     """
     if isinstance(value, Markup):          # the output of a template macro: already rendered
         return value
+    if isinstance(value, jinja2.Undefined):
+        return str(value)                  # StrictUndefined: raises, naming the missing variable
     if isinstance(value, Tex):
         return Markup(value)
     if isinstance(value, bool) or value is None:

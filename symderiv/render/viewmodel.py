@@ -274,7 +274,7 @@ def _result_line(step: Step, digits: int, inputs_exact: bool) -> tuple[str, str,
 
 def _same_math(a: str, b: str) -> bool:
     def norm(s: str) -> str:
-        s = s.replace(r"\odot", "").replace(r"\cdot", "").replace(r"^{\top}", "")
+        s = s.replace(r"\odot", "").replace(r"\cdot", "").replace(r"^{\top}", "").replace(r"\,", "")
         return re.sub(r"[\s{}]", "", s)
     return norm(a) == norm(b)
 
@@ -305,7 +305,7 @@ def block_for(step: Step, derivation: Derivation, digits: int, width: float, whe
 
     chain = clean_chain(" ".join(step.chain)) if step.chain else ""
     symbolic = formula.symbolic or ""
-    if chain:
+    if chain and not _same_math(chain, step.symbol):     # a chain that only restates the symbol is skipped
         add("=", chain)
     if symbolic and not (chain and step.value.size == 1 and _same_math(chain, symbolic)) and symbolic != chain:
         for i, part in enumerate(split_sum(symbolic, [], width)):
@@ -409,7 +409,7 @@ def vanishing_notes(derivation: Derivation, digits: int) -> dict[str, Note]:
         m = _max_abs(step.value)
         if m == 0 or m >= threshold:
             continue
-        ratio = latexnum.scalar(Num.from_approx(m / largest), 1).latex
+        ratio = _rough(m / largest)
         big = inline_fractions(biggest.symbol)
         if step.kind == Kind.GRADIENT:
             parameter = step.meta.get("parameter")
@@ -433,6 +433,15 @@ def vanishing_notes(derivation: Derivation, digits: int) -> dict[str, Note]:
                     rf"largest gradient (${big}$).{cause}")
             notes[step.name] = Note("warning", Tex(text), "Vanishing gradient")
     return notes
+
+
+def _rough(x) -> str:
+    """One significant digit, as LaTeX: ``2 \\cdot 10^{-7}``."""
+    exponent = int(mpmath.floor(mpmath.log10(x)))
+    mantissa = int(mpmath.nint(x / mpmath.mpf(10) ** exponent))
+    if mantissa == 10:
+        mantissa, exponent = 1, exponent + 1
+    return rf"{mantissa} \cdot 10^{{{exponent}}}" if mantissa != 1 else rf"10^{{{exponent}}}"
 
 
 # -- given values ---------------------------------------------------------------------------------------
