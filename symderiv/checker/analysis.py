@@ -451,4 +451,7 @@ def _reproduces(op: str, args, shape, b: BoundClaim) -> bool:
         return False
     if not isinstance(value, np.ndarray) or value.shape != shape:
         return False
-    return _matches([value[index] for index, _ in b.elements], b, exact_needed=False)
+    picked = [value[index] for index, _ in b.elements]
+    if not all(isinstance(v, Num) for v in picked):
+        return False
+    return _matches(picked, b, exact_needed=False)
