@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 
 from symderiv.display import show
@@ -58,6 +59,16 @@ def _num(num, digits: int = 4) -> str:
     """``= 9`` or ``≈ 1.502e-8``: the value with its relation."""
     s = show(num, digits)
     return f"{s.relation} {s.decimal}"
+
+
+def _big(num) -> str:
+    """``≈ 2.713e6`` for a large value (4 significant digits), else as :func:`_num` writes it."""
+    x = num.approx
+    if abs(x) < 1e4:
+        return _num(num)
+    exponent = int(mpmath.floor(mpmath.log10(abs(x))))
+    mantissa = mpmath.nstr(x / mpmath.mpf(10) ** exponent, 4, strip_zeros=False)
+    return f"≈ {mantissa}e{exponent}"
 
 
 def _plain(num, digits: int = 4) -> str:
@@ -177,10 +188,10 @@ def exploding(derivation) -> list[Lint]:
     big = [s for s in derivation.of_kind(*kinds) if _largest(s) >= EXPLODING]
     if not big:
         return []
-    shown = [f"{s.name} {_num(_max_num(s))}" for s in big[:5]]
-    more = f" and {len(big) - 5} more" if len(big) > 5 else ""
+    shown = [f"{s.name} {_big(_max_num(s))}" for s in big[:5]]
+    listed = ", ".join(shown) + f" and {len(big) - 5} more" if len(big) > 5 else _join(shown)
     return [Lint("exploding",
-                 f"Exploding values: {_join(shown)}{more} reach {EXPLODING:g} or more in absolute value. "
+                 f"Exploding values: {listed} reach {EXPLODING:g} or more in absolute value. "
                  "A gradient this large makes one update step overshoot; smaller weights or inputs keep the "
                  "example readable.", tuple(s.name for s in big))]
 
