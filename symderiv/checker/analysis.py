@@ -298,25 +298,27 @@ class _Judge:
         value_problem = "value" in problems
         for carried, values, sources in self.attempts:
             if sources and self._match(values[k], k, exact=not value_problem):
-                used = self._order(self._needed(k, carried, sources, exact=not value_problem))
-                wrong = tuple(s for s in used if self._relevant(s, value_problem))
+                used = self._order(self._affecting(k, carried, sources, values[k]))
+                needed = self._order(self._needed(k, carried, sources, exact=not value_problem))
+                wrong = tuple(s for s in needed if self._relevant(s, value_problem)) or \
+                    tuple(s for s in used if self._relevant(s, value_problem))
                 if wrong:
                     return Part(k, "inherited", problems, carried, used, wrong)
                 if value_problem:
                     return Part(k, "rounding", problems, carried, used)
-                rounded = tuple(s for s in used if _rounded(self.results.get(s)))
+                rounded = tuple(s for s in needed if _rounded(self.results.get(s)))
                 return Part(k, "root", problems, carried, used, taken_as_exact=rounded)
         if value_problem:
             # printed from more precise hidden values? only to blame a wrong input, never to excuse
             for carried, values, sources in self.attempts:
-                wrong = tuple(s for s in self._order(sources) if self._relevant(s, True)
-                              and self._affects(k, carried, s, values[k]))
+                used = self._order(self._affecting(k, carried, sources, values[k]))
+                wrong = tuple(s for s in used if self._relevant(s, True))
                 if wrong and self._within_propagated(k, carried, values[k]):
-                    return Part(k, "inherited", problems, carried, self._order(sources), wrong,
-                                within_rounding=True)
-        carried = False if self.attempts else None
-        used = self._order(self.attempts[0][2]) if self.attempts else ()
-        return Part(k, "root", problems, carried, used)
+                    return Part(k, "inherited", problems, carried, used, wrong, within_rounding=True)
+        if not self.attempts:
+            return Part(k, "root", problems, None, ())
+        carried, values, sources = self.attempts[0]
+        return Part(k, "root", problems, carried, self._order(sources))
 
     def _match(self, r: Num, k: int, exact: bool) -> bool:
         p = self.b.elements[k][1]
@@ -343,13 +345,12 @@ class _Judge:
         return got[0][self.b.elements[k][0]]
 
     def _needed(self, k, carried, sources, exact) -> set[int]:
-        """The claims the reproduction depends on: with the truth in place of one, the match is lost.
-        When no single claim is needed (several would each do), those that change the value are kept."""
-        needed = {cid for cid in sources
-                  if not self._match(self._element(self._with_truth_for(cid), carried, k), k, exact)}
-        if needed:
-            return needed
-        base = self._element(self.overrides, carried, k)
+        """The claims the reproduction depends on: with the truth in place of one, the match is lost."""
+        return {cid for cid in sources
+                if not self._match(self._element(self._with_truth_for(cid), carried, k), k, exact)}
+
+    def _affecting(self, k, carried, sources, base: Num) -> set[int]:
+        """The claims whose printed value changes this number at all (all of them if none alone does)."""
         return {cid for cid in sources if self._affects(k, carried, cid, base)} or set(sources)
 
     def _affects(self, k, carried, cid, base: Num) -> bool:
