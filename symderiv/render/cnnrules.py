@@ -40,6 +40,12 @@ def kernels(value: np.ndarray, meta: dict) -> np.ndarray:
     return value.reshape(filters, channels, n, m)
 
 
+def conv_meta(d: Derivation, meta: dict) -> dict:
+    """The forward convolution's meta (filters, channels, kernel size) merged under a backward step's."""
+    forward = next((s.meta for s in d.steps if isinstance(s.meta, dict) and s.meta.get("layer") == "conv"), {})
+    return {**forward, **meta}
+
+
 def cell_label(f: int, i: int, j: int, filters: int) -> str:
     """1-based index of a map cell: ``11``, ``2,13`` (filter 2), ``10,3`` (two digits need a comma)."""
     ij = f"{i + 1}{j + 1}" if i < 9 and j < 9 else f"{i + 1},{j + 1}"
@@ -177,7 +183,7 @@ def _kernel_grad_parts(step: Step, ctx: Context) -> Formula:
     d, meta = ctx.derivation, step.meta
     g = d[meta["grad_output"]].value
     x = maps(d[meta["input"]].value)
-    k_shape = kernels(d[meta["kernel"]].value, meta).shape
+    k_shape = kernels(d[meta["kernel"]].value, conv_meta(d, meta)).shape
     stride, padding = int(meta["stride"]), int(meta["padding"])
     C, R, W = x.shape
     F, _, n, m = k_shape

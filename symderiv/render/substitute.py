@@ -103,7 +103,8 @@ def clean_chain(latex: str) -> str:
     """Model-written LaTeX made to print well (see :data:`COSMETICS`)."""
     for old, new in COSMETICS:
         latex = latex.replace(old, new)
-    return latex
+    # a prime after a superscript (W^{(2)}') is a double superscript: move it inside (W^{(2)\prime})
+    return re.sub(r"\^\{([^{}]*)\}('+)", lambda m: "^{" + m.group(1) + r"\prime" * len(m.group(2)) + "}", latex)
 
 
 #: (as written by a model, as printed): a sum's running index ``t=t`` reads ``t``; amsfonts has no
@@ -354,7 +355,7 @@ def _scaled_difference(numerator: str, mean: bool):
     def rule(step: Step, ctx: Context) -> Formula:
         k = ctx.derivation[step.inputs[0]].value.size
         factor = numerator if (not mean or k == 1) else rf"\frac{{{numerator}}}{{{k}}}"
-        factor = "" if factor == "1" else factor
+        factor = "" if factor == "1" else factor.replace("{", "{{").replace("}", "}}")
         pattern = factor + (r" \left({0} - {1}\right)" if factor else "{0} - {1}")
         formula = generic_with(step, ctx, pattern)
         return formula

@@ -11,7 +11,7 @@ beyond the derivation's own step order, so the same input gives the same documen
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import mpmath
 import numpy as np
@@ -525,14 +525,22 @@ def _rel(a: float, b: float) -> float:
     return 0.0 if m == 0 else abs(a - b) / m
 
 
-def check_steps(derivation: Derivation, where: str) -> None:
-    """Every piece of LaTeX a step brings (symbol, formula pattern, chain) uses harmless commands only."""
+def presentable(derivation: Derivation, where: str) -> Derivation:
+    """The derivation with every piece of LaTeX a step brings checked and made printable.
+
+    Symbols, formula patterns and chains may use harmless math commands only (a spec's notation
+    could otherwise run ``\\input``); the cosmetic fixes of :func:`clean_chain` are applied. The
+    values are the same arrays: nothing is recomputed.
+    """
+    steps = []
     for step in derivation.steps:
         check_math(step.symbol, f"{where}: symbol of {step.name}")
         if step.formula:
             check_math(step.formula.replace("{{", "{").replace("}}", "}"), f"{where}: formula of {step.name}")
         for factor in step.chain:
             check_math(factor, f"{where}: chain rule of {step.name}")
+        steps.append(replace(step, symbol=clean_chain(step.symbol), chain=tuple(clean_chain(c) for c in step.chain)))
+    return Derivation(derivation.example, tuple(steps), derivation.model)
 
 
 # -- the whole example ---------------------------------------------------------------------------------
@@ -542,7 +550,7 @@ def example_view(derivation: Derivation, verification, lints=(), digits: int = 4
 
     ex = derivation.example
     where = f"example {ex['name']}"
-    check_steps(derivation, where)
+    derivation = presentable(derivation, where)
     warnings = vanishing_notes(derivation, digits)
     blocks: dict[str, Block] = {}
     for step in derivation.steps:
