@@ -82,11 +82,11 @@ class Result:
         return any(("value" in p.problems or "zero" in p.problems) and p.verdict != "rounding" for p in self.parts)
 
     def _union(self, attr: str, verdicts=("root", "inherited", "rounding")) -> tuple[int, ...]:
-        out: list[int] = []
+        out: set[int] = set()
         for part in self.parts:
             if part.verdict in verdicts:
-                out += [i for i in getattr(part, attr) if i not in out]
-        return tuple(out)
+                out |= set(getattr(part, attr))
+        return tuple(sorted(out))          # claim ids: the order of the file
 
     @property
     def inherited_from(self) -> tuple[int, ...]:

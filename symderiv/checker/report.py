@@ -240,10 +240,8 @@ def _index_text(index) -> str:
 
 
 def _union(groups) -> tuple[int, ...]:
-    out: list[int] = []
-    for group in groups:
-        out += [i for i in group if i not in out]
-    return tuple(out)
+    """Claim ids of several groups, once each, in the order of the claims file."""
+    return tuple(sorted({i for group in groups for i in group}))
 
 
 def _join(items: list[str], s: Style | None = None) -> str:
