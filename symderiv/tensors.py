@@ -116,13 +116,14 @@ def to_floats(array: np.ndarray):
     """Nested Python floats (or a float) in the array's shape, row-major."""
     if array.shape == ():
         return float(array[()].approx)
-    return np.vectorize(lambda n: float(n.approx), otypes=[float])(array).tolist()
+    return to_float_array(array).tolist()
 
 
 def to_float_array(array: np.ndarray) -> np.ndarray:
     if array.shape == ():
         return np.array(float(array[()].approx))
-    return np.vectorize(lambda n: float(n.approx), otypes=[float])(array)
+    # A list comprehension, not np.vectorize, whose per-call set-up cost a tenth of the BPTT verification.
+    return np.array([float(n.approx) for n in array.flat], dtype=float).reshape(array.shape)
 
 
 def as_scalar(array: np.ndarray) -> Num:
