@@ -17,7 +17,9 @@ from symderiv.render.env import environment
 from symderiv.render.viewmodel import ExampleView, Note, example_view, safe_label
 
 #: Rows of the verification table per slide.
-CHECK_ROWS_PER_FRAME = 11
+CHECK_ROWS_PER_FRAME = 10
+#: ... and at most this many on the last one when the summary sentence goes below them.
+CHECK_ROWS_WITH_NOTE = 6
 #: Height budget of the given-values table per slide, in mm (a row is 6 mm, a matrix row 4.5 mm more).
 GIVEN_HEIGHT = 56.0
 SUMMARY_HEIGHT = 60.0
@@ -41,6 +43,7 @@ class DeckExample:
     given_pages: list = field(default_factory=list)
     check_pages: list = field(default_factory=list)
     summary_pages: list = field(default_factory=list)
+    check_note_apart: bool = False       # the verification summary needs a frame of its own
 
 
 def _pages(items: list, height_of, budget: float) -> list[list]:
@@ -81,6 +84,7 @@ def deck_example(view: ExampleView) -> DeckExample:
     _assign_overlays(ex.frames)
     ex.given_pages = _pages(view.given, lambda r: 4.3 + 4.6 * (r.rows - 1), GIVEN_HEIGHT)
     ex.check_pages = layout.chunk(view.checks, CHECK_ROWS_PER_FRAME)
+    ex.check_note_apart = len(ex.check_pages[-1]) > CHECK_ROWS_WITH_NOTE
     ex.summary_pages = _pages(view.summary, _note_height, SUMMARY_HEIGHT) if view.summary else []
     return ex
 
