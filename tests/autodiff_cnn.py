@@ -120,9 +120,17 @@ def network(data: dict):
             return anp.mean((yhat - y) ** 2)
         if loss_kind == "sse":
             return anp.sum((yhat - y) ** 2)
+        # log ŷ and log(1 − ŷ) from z, as a careful float64 program does: 1 − σ(17) has lost its digits
+        if out_act == "softmax":
+            log_p = z - anp.max(z) - anp.log(anp.sum(anp.exp(z - anp.max(z))))
+            log_q = anp.log(1 - yhat)
+        elif out_act == "sigmoid":
+            log_p, log_q = -anp.logaddexp(0.0, -z), -anp.logaddexp(0.0, z)
+        else:
+            log_p, log_q = anp.log(yhat), anp.log(1 - yhat)
         if loss_kind == "cross_entropy":
-            return -anp.sum(y * anp.log(yhat))
-        terms = -(y * anp.log(yhat) + (1 - y) * anp.log(1 - yhat))
+            return -anp.sum(y * log_p)
+        terms = -(y * log_p + (1 - y) * log_q)
         return anp.sum(terms) if loss_kind == "bce" else anp.mean(terms)
 
     return image, params, loss
