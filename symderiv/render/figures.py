@@ -59,24 +59,6 @@ def relation(value: np.ndarray, digits: int = FIGURE_DIGITS) -> str:
     return ""
 
 
-def grid(cells: list[list[str]], x0: float, y0: float, size: float, name: str, fills: dict | None = None,
-         font: str = r"\scriptsize") -> list[str]:
-    """TikZ for a table of square cells with text; ``fills`` maps (row, col) to a fill colour.
-
-    Cell (i, j) is named ``{name}-{i}-{j}``; row 0 is at the top, so the picture reads like the matrix.
-    """
-    fills = fills or {}
-    out = []
-    for i, row in enumerate(cells):
-        for j, text in enumerate(row):
-            x, y = x0 + j * size, y0 - i * size
-            fill = fills.get((i, j))
-            style = f"cell, minimum size={size:.2f}cm" + (f", fill={fill}" if fill else "")
-            out.append(rf"\node[{style}] ({name}-{i}-{j}) at ({x + size / 2:.3f},{y - size / 2:.3f}) "
-                       rf"{{{font} ${text}$}};")
-    return out
-
-
 # example.kind -> module with figures(), place(), facts()
 FAMILIES = {
     "rnn": "symderiv.render.figures_rnn",

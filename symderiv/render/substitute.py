@@ -173,9 +173,6 @@ def generic(step: Step, ctx: Context) -> Formula:
 
 
 # -- width estimates and line splitting ----------------------------------------------------------------
-_COMMAND = re.compile(r"\\[A-Za-z]+")
-
-
 def _matrix_width(match: re.Match) -> str:
     rows = [r.split("&") for r in match.group(1).split(r"\\")]
     cols = max(len(r) for r in rows)

@@ -621,7 +621,7 @@ def _note_height(note: Note, per_line: int = 100) -> float:
 
 def tasks_for(derivation: Derivation) -> list[Tex]:
     """What an exam question asks: the quantities to compute, in the order of the solution."""
-    def symbols(kinds, limit=None):
+    def symbols(kinds):
         steps = [s for s in derivation.steps if s.kind in kinds and s.op is not None]
         return ", ".join(f"${s.symbol}$" for s in steps)
 
