@@ -152,7 +152,9 @@ class Num:
     def _cmp_key(self, other):
         other = _as_num(other)
         if self.exact is not None and other.exact is not None and self.is_rational and other.is_rational:
-            return self.exact, other.exact
+            # p/q against p'/q' (q, q' > 0) as integers: SymPy's Rational comparison sympifies and dominated ReLU.
+            a, b = self.exact, other.exact
+            return a.p * b.q, b.p * a.q
         return self.approx, other.approx
 
     def __lt__(self, other):
