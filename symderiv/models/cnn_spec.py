@@ -300,7 +300,10 @@ def _raw_at(raw, index: str):
 
 def _parse_target(table: Table, out_act: str, loss: str) -> list:
     table.allow_only(("value",))
-    raw = table.require("value", "a list of target values (one per class or output unit)")
+    expected = "a list of target values (one per class or output unit)"
+    raw = table.require("value", expected)
+    if isinstance(raw, (str, bool, dict)):
+        raise SpecError(table.field("value"), expected, describe(raw))
     target = fields.vector(raw, table.field("value"), length=1 if not isinstance(raw, list) else None)
     if out_act == "softmax" and len(target) < 2:
         raise SpecError(table.field("value"), "at least 2 classes for a softmax output",
