@@ -33,6 +33,7 @@ FD_STEP = 1e-6
 FD_MAX_ELEMENTS = 48
 #: Values beyond this cannot be cross-checked in float64 (their squares and products overflow).
 FLOAT64_LIMIT = 1e150
+_SAFE_BITS = 498     # 2**498 < 1e150 < 2**499
 
 CHECKED_KINDS = (Kind.SIZE, Kind.FORWARD, Kind.LOSS, Kind.LOCAL, Kind.BACKWARD, Kind.GRADIENT, Kind.UPDATE)
 
@@ -110,6 +111,15 @@ class Verification:
                 f"finite differences disagree with {c.name}: largest relative difference {c.fd_max_rel_diff:.2e}")
 
 
+def _beyond_float64(x) -> bool:
+    """``abs(x) > FLOAT64_LIMIT``, decided from the binary exponent when that is clearly enough: comparing
+    every mpf with a float took half the verification of a 28 × 28 CNN."""
+    _sign, man, exp, bc = x._mpf_
+    if exp + bc <= _SAFE_BITS and (man or not (exp or bc)):   # finite and below 2**498 < 1e150, or zero
+        return False
+    return abs(x) > FLOAT64_LIMIT
+
+
 def mp_log10(value) -> float:
     from symderiv.numbers import mp
     return float(mp.log10(value))
@@ -162,7 +172,7 @@ def verify(derivation: Derivation, finite_differences: bool = True) -> Verificat
     """Compare every computed step with the reference; gradients also with finite differences."""
     ref = reference_for(derivation)
     for step in derivation.steps:
-        too_big = [n for n in step.value.flat if abs(n.approx) > FLOAT64_LIMIT]
+        too_big = [n for n in step.value.flat if _beyond_float64(n.approx)]
         if too_big:
             exponent = int(mp_log10(abs(too_big[0].approx)))
             raise SymderivError(
