@@ -1,0 +1,545 @@
+"""``make bench``: how fast symderiv is, how its cost grows, and how it compares with what a user would
+otherwise write (one unrolled SymPy expression; plain NumPy float64). Prints one table and writes it,
+with the machine, the versions, the targets and a profile, to ``bench/results.md``.
+
+Times are wall-clock seconds on whatever else the machine is doing; the load average is recorded
+beside them. In-process cases are timed after a warm-up, as the median of a few repeats of
+derive + verify (verification includes the finite-difference probes, as ``symderiv derive`` does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime
+import importlib.metadata as md
+import io
+import math
+import os
+import platform
+import pstats
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from naive_sympy import run_capped  # noqa: E402
+from numpy_ref import cnn_arrays, cnn_gradients, rnn_arrays, rnn_gradients  # noqa: E402
+from specs import cnn_bench_toml, rnn_bench_toml  # noqa: E402
+
+from symderiv import derive_text  # noqa: E402
+from symderiv.verify import verify  # noqa: E402
+
+T_SERIES = (10, 25, 50, 100, 200)
+NAIVE_T = 5                         # the size of the "100× faster than naive SymPy" target
+CNN_SIDES = (5, 8, 16, 28)
+CNN_FILTERS = (1, 4)
+#: Modules the ``derive`` command must not import (the LaTeX / Jinja2 toolchain).
+TOOLCHAIN = re.compile(r"^(jinja2|markupsafe|symderiv\.render|symderiv\.commands\.build)(\.|$)")
+
+
+@dataclass
+class Row:
+    """One line of the table; ``None`` fields print as a dash."""
+
+    case: str
+    seconds: float | None = None
+    parts: str = ""
+    growth: float | None = None
+    numpy: float | None = None
+    naive: dict | None = None
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def vs_numpy(self) -> float | None:
+        return self.seconds / self.numpy if self.seconds and self.numpy else None
+
+
+# -- machine ---------------------------------------------------------------------------------
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+
+    def version(dist):
+        try:
+            return md.version(dist)
+        except md.PackageNotFoundError:
+            return "not installed"
+
+    return {
+        "CPU": cpu, "cores": os.cpu_count(), "Python": platform.python_version(),
+        "SymPy": version("sympy"), "NumPy": version("numpy"), "mpmath": version("mpmath"),
+        "Jinja2": version("jinja2"), "symderiv": version("symderiv"),
+        "OS": f"{platform.system()} {platform.release()}",
+        "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+    }
+
+
+def load_average() -> str:
+    try:
+        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+# -- timing helpers ----------------------------------------------------------------------------
+def derive_and_verify(toml_text: str):
+    start = time.perf_counter()
+    derivation = derive_text(toml_text)
+    middle = time.perf_counter()
+    verification = verify(derivation)
+    end = time.perf_counter()
+    verification.raise_if_failed()
+    return derivation, middle - start, end - middle
+
+
+def time_symderiv(toml_text: str, repeats: int) -> tuple[float, float, float, object]:
+    """Median total, median derive, median verify over ``repeats`` runs; and the last derivation."""
+    totals, derives, verifies = [], [], []
+    derivation = None
+    for _ in range(repeats):
+        derivation, d, v = derive_and_verify(toml_text)
+        totals.append(d + v)
+        derives.append(d)
+        verifies.append(v)
+    return statistics.median(totals), statistics.median(derives), statistics.median(verifies), derivation
+
+
+def time_call(func, target: float = 0.2, repeats: int = 5) -> float:
+    """Median seconds per call over ``repeats`` batches, each batch about ``target`` seconds long."""
+    start = time.perf_counter()
+    func()
+    once = max(time.perf_counter() - start, 1e-6)
+    number = max(1, int(target / once))
+    batches = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(number):
+            func()
+        batches.append((time.perf_counter() - start) / number)
+    return statistics.median(batches)
+
+
+def growth_per_doubling(t_small: float, t_large: float, size_small: float, size_large: float) -> float:
+    """t(large)/t(small) normalised to a doubling of the size: (t2/t1)^(ln 2 / ln(s2/s1))."""
+    return (t_large / t_small) ** (math.log(2) / math.log(size_large / size_small))
+
+
+def agrees(derivation, gradients: dict, rename=lambda name: name) -> bool:
+    """The bench's NumPy gradients equal the derivation's (so both time the same computation)."""
+    for name, value in gradients.items():
+        exact = np.asarray(derivation[f"dL/d{rename(name)}"].floats, dtype=float).reshape(value.shape)
+        if not np.allclose(exact, value, rtol=1e-9, atol=1e-12 * max(1.0, float(np.max(np.abs(value))))):
+            return False
+    return True
+
+
+def naive_agrees(result: dict, gradients: dict, kind: str) -> bool:
+    for name, value in gradients.items():
+        if kind == "cnn" and name == "k":
+            got = np.array([result["gradients"][f"k{f}"] for f in range(value.shape[0])])
+        else:
+            got = np.array(result["gradients"][name])
+        if not np.allclose(got.reshape(value.shape), value, rtol=1e-9, atol=1e-12):
+            return False
+    return True
+
+
+# -- cold processes ------------------------------------------------------------------------------
+def cold_run(args: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "symderiv", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=900)
+    return time.perf_counter() - start, proc
+
+
+def build_available() -> bool:
+    proc = subprocess.run([sys.executable, "-m", "symderiv", "build", "--help"], capture_output=True, text=True)
+    return proc.returncode == 0
+
+
+def lecture_rows(repeats: int, pdf: bool) -> list[Row]:
+    if not build_available():
+        return [Row("lecture deck → .tex, cold process", note="not available yet (no `symderiv build`)"),
+                Row("lecture deck → PDF, cold process", note="not available yet (no `symderiv build`)")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="symderiv-bench-") as tmp:
+        times = []
+        for i in range(repeats):
+            out = Path(tmp) / f"tex{i}"
+            seconds, proc = cold_run(["build", "lecture", "--out", str(out)], Path(tmp))
+            if proc.returncode != 0:
+                return [Row("lecture deck → .tex, cold process",
+                            note=f"failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")]
+            times.append(seconds)
+        tex = statistics.median(times)
+        files = sorted(p.name for p in (Path(tmp) / "tex0").glob("*.tex"))
+        rows.append(Row("lecture deck → .tex, cold process", tex,
+                        f"median of {repeats}; derive, verify, render {', '.join(files)}"))
+        if not pdf:
+            rows.append(Row("lecture deck → PDF, cold process", note="skipped (--no-pdf)"))
+        elif not shutil.which("latexmk"):
+            rows.append(Row("lecture deck → PDF, cold process", note="skipped (no latexmk on this machine)"))
+        else:
+            seconds, proc = cold_run(["build", "lecture", "--pdf", "--out", str(Path(tmp) / "pdf")], Path(tmp))
+            if proc.returncode != 0:
+                rows.append(Row("lecture deck → PDF, cold process",
+                                note=f"failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}"))
+            else:
+                rows.append(Row("lecture deck → PDF, cold process", seconds,
+                                f"symderiv {tex:.2f} s + LaTeX {seconds - tex:.1f} s",
+                                extra={"latex": seconds - tex}))
+    return rows
+
+
+def import_check() -> dict:
+    """What ``symderiv derive rnn-text --json`` imports, cold: module count, import time, toolchain modules."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "symderiv", "derive", "rnn-text", "--json"],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    modules, self_us, cumulative = [], 0, {}
+    for line in proc.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
+        if m:
+            name = m.group(4)
+            modules.append(name)
+            self_us += int(m.group(1))
+            cumulative.setdefault(name, int(m.group(2)))
+    times = [cold_run(["derive", "rnn-text", "--json"], ROOT)[0] for _ in range(3)]
+    return {"ok": proc.returncode == 0, "modules": len(modules), "import_seconds": self_us / 1e6,
+            "toolchain": sorted({m for m in modules if TOOLCHAIN.match(m)}),
+            "sympy": cumulative.get("sympy", 0) / 1e6, "numpy": cumulative.get("numpy", 0) / 1e6,
+            "wall": statistics.median(times)}
+
+
+# -- the networks ------------------------------------------------------------------------------------
+def naive_series(kind: str, cases: list, cap: float, log) -> dict:
+    """Run the naive approach on cases of growing size; once one hits the cap, larger ones are not run."""
+    results, capped = {}, None
+    for key, toml_text in cases:
+        if capped is not None:
+            results[key] = {"capped": True, "skipped": True, "cap": cap}
+            continue
+        log(f"  naive SymPy {kind} {key} (cap {cap:.0f} s) ...")
+        result = run_capped(kind, toml_text, cap)
+        result["cap"] = cap
+        results[key] = result
+        if result.get("capped"):
+            capped = key
+    return results
+
+
+def beyond_cap(naive: dict, sizes, cap: float) -> dict:
+    """Larger sizes than the largest run are marked over the cap only when that run reached it."""
+    if not naive:
+        return {}
+    largest = max(naive)
+    if not naive[largest].get("capped"):
+        return {}
+    return {size: {"capped": True, "skipped": True, "cap": cap} for size in sizes if size > largest}
+
+
+def bptt_rows(repeats: int, cap: float, naive_sizes: tuple, log) -> list[Row]:
+    rows, previous = [], None
+    sizes = (NAIVE_T,) + T_SERIES
+    naive = naive_series("rnn", [(T, rnn_bench_toml(T)) for T in naive_sizes], cap, log) if cap > 0 else {}
+    naive.update(beyond_cap(naive, sizes, cap))
+    for T in sizes:
+        log(f"  BPTT T = {T} ...")
+        text = rnn_bench_toml(T)
+        total, d, v, derivation = time_symderiv(text, repeats if T <= 100 else max(3, repeats - 2))
+        data = rnn_arrays(text)
+        loss, gradients = rnn_gradients(data)
+        t_numpy = time_call(lambda: rnn_gradients(data))
+        row = Row(f"BPTT H=4 D=8 T={T}", total, f"{d:.3f} + {v:.3f}", numpy=t_numpy,
+                  naive=naive.get(T),
+                  extra={"T": T, "steps": len(derivation)})
+        if not agrees(derivation, gradients):
+            row.note = "NumPy gradients DISAGREE"
+        if row.naive and "gradients" in row.naive and not naive_agrees(row.naive, gradients, "rnn"):
+            row.note = (row.note + "; " if row.note else "") + "naive gradients DISAGREE"
+        if previous is not None and T in T_SERIES and previous.extra["T"] in T_SERIES:
+            row.growth = growth_per_doubling(previous.seconds, total, previous.extra["T"], T)
+        rows.append(row)
+        previous = row
+    return rows
+
+
+def cnn_available() -> bool:
+    try:
+        derive_text(cnn_bench_toml(5))
+        return True
+    except Exception:  # noqa: BLE001 — any failure means the CNN model is not usable yet
+        return False
+
+
+def cnn_rows(repeats: int, cap: float, naive_sides: tuple, log) -> list[Row]:
+    if not cnn_available():
+        return [Row("CNN", note="not available yet (no usable `kind = \"cnn\"` model)")]
+    rows = []
+    for F in CNN_FILTERS:
+        naive = naive_series("cnn", [(N, cnn_bench_toml(N, F)) for N in naive_sides], cap, log) if cap > 0 else {}
+        naive.update(beyond_cap(naive, CNN_SIDES, cap))
+        previous = None
+        for N in CNN_SIDES:
+            log(f"  CNN {N}×{N}, {F} filter(s) ...")
+            text = cnn_bench_toml(N, F)
+            total, d, v, derivation = time_symderiv(text, repeats if N < 28 else max(3, repeats - 2))
+            data = cnn_arrays(text)
+            loss, gradients = cnn_gradients(data)
+            t_numpy = time_call(lambda: cnn_gradients(data))
+            row = Row(f"CNN {N}×{N}, {F} filter{'s' if F > 1 else ''}", total, f"{d:.3f} + {v:.3f}",
+                      numpy=t_numpy,
+                      naive=naive.get(N),
+                      extra={"N": N, "F": F, "steps": len(derivation)})
+            if not agrees(derivation, {**gradients, "k": gradients["k"].reshape(
+                    np.asarray(derivation["k"].floats).shape)}):
+                row.note = "NumPy gradients DISAGREE"
+            if row.naive and "gradients" in row.naive and not naive_agrees(row.naive, gradients, "cnn"):
+                row.note = (row.note + "; " if row.note else "") + "naive gradients DISAGREE"
+            if previous is not None:
+                row.growth = growth_per_doubling(previous.seconds, total, previous.extra["N"] ** 2, N ** 2)
+            rows.append(row)
+            previous = row
+    return rows
+
+
+# -- profile -----------------------------------------------------------------------------------------
+def profile_top(toml_text: str, count: int = 8) -> list[tuple[float, float, str]]:
+    """cProfile of one derive + verify: the functions with the most own time (share, seconds, name)."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    derive_and_verify(toml_text)
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=io.StringIO())
+    total = sum(v[2] for v in stats.stats.values())
+    top = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:count]
+    out = []
+    for (filename, line, func), values in top:
+        path = Path(filename)
+        where = f"{path.parent.name}/{path.name}" if path.suffix == ".py" else filename
+        out.append((values[2] / total, values[2], f"{where}:{line}({func})"))
+    return out
+
+
+def pyinstrument_profile(kind: str, size: int, filters: int = 1) -> str:
+    """A pyinstrument call tree of one derive + verify (``--profile``)."""
+    from pyinstrument import Profiler
+    text = rnn_bench_toml(size) if kind == "rnn" else cnn_bench_toml(size, filters)
+    derive_and_verify(text)
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    derive_and_verify(text)
+    profiler.stop()
+    return profiler.output_text(unicode=True, color=False)
+
+
+# -- output ------------------------------------------------------------------------------------------
+def fmt_seconds(s: float | None) -> str:
+    if s is None:
+        return "—"
+    if s >= 10:
+        return f"{s:.1f} s"
+    if s >= 0.1:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s * 1e3:.3f} ms"
+
+
+def fmt_naive(naive: dict | None) -> str:
+    if naive is None:
+        return "—"
+    if naive.get("skipped"):
+        return f"> {naive['cap']:.0f} s †"
+    if naive.get("capped"):
+        total = naive.get("total")
+        done = f", {naive['done']}/{total} weights done" if total else ", not one weight done"
+        return f"> {naive['cap']:.0f} s{done}"
+    return fmt_seconds(naive["seconds"])
+
+
+def fmt_vs_naive(row: Row) -> str:
+    naive = row.naive
+    if not naive or not row.seconds:
+        return "—"
+    if naive.get("capped"):
+        return f"< 1/{naive['cap'] / row.seconds:,.0f}"
+    return f"1/{naive['seconds'] / row.seconds:,.0f}"
+
+
+def table(rows: list[Row]) -> str:
+    head = ("| case | symderiv | derive + verify (s) | growth per doubling | NumPy float64 | symderiv/NumPy "
+            "| naive SymPy | symderiv/naive | note |")
+    lines = [head, "|" + "---|" * 9]
+    for r in rows:
+        lines.append("| " + " | ".join([
+            r.case, fmt_seconds(r.seconds), r.parts or "—", f"{r.growth:.2f}" if r.growth else "—",
+            fmt_seconds(r.numpy), f"{r.vs_numpy:,.0f}×" if r.vs_numpy else "—", fmt_naive(r.naive),
+            fmt_vs_naive(r), r.note]) + " |")
+    return "\n".join(lines)
+
+
+def targets(rows: list[Row], imports: dict) -> list[tuple[str, str, str]]:
+    """(target, measured, verdict) for each target of issue 6."""
+    by_case = {r.case: r for r in rows}
+
+    def verdict(ok):
+        return "not measured" if ok is None else ("holds" if ok else "MISSED")
+
+    out = []
+    tex = by_case.get("lecture deck → .tex, cold process")
+    ok = None if not tex or tex.seconds is None else tex.seconds <= 1.5
+    out.append(("lecture deck `.tex` ≤ 1.5 s cold, imports included",
+                fmt_seconds(tex.seconds) if tex and tex.seconds else (tex.note if tex else "—"), verdict(ok)))
+    bptt = [r for r in rows if r.case.startswith("BPTT") and r.extra["T"] in T_SERIES]
+    t100 = next((r for r in bptt if r.extra["T"] == 100), None)
+    out.append(("BPTT H = 4, D = 8, T = 100 ≤ 1 s", fmt_seconds(t100.seconds) if t100 else "—",
+                verdict(None if not t100 else t100.seconds <= 1.0)))
+    growths = [r.growth for r in bptt if r.growth]
+    out.append(("t(2T)/t(T) ≤ 2.2 at every step of T = 10 … 200",
+                ", ".join(f"{g:.2f}" for g in growths) or "—",
+                verdict(None if not growths else max(growths) <= 2.2)))
+    out.append(("within 150× of NumPy at T = 100", f"{t100.vs_numpy:,.0f}×" if t100 and t100.vs_numpy else "—",
+                verdict(None if not t100 or not t100.vs_numpy else t100.vs_numpy <= 150)))
+    cnn = by_case.get("CNN 28×28, 4 filters")
+    out.append(("CNN 28 × 28, 4 filters ≤ 5 s", fmt_seconds(cnn.seconds) if cnn else "not available yet",
+                verdict(None if not cnn else cnn.seconds <= 5.0)))
+    t5 = next((r for r in rows if r.case.startswith("BPTT") and r.extra["T"] == NAIVE_T), None)
+    if t5 and t5.naive:
+        naive = t5.naive
+        factor = (naive["cap"] if naive.get("capped") else naive["seconds"]) / t5.seconds
+        bound = "more than " if naive.get("capped") else ""
+        out.append((f"≥ 100× faster than naive SymPy at T = {NAIVE_T}", f"{bound}{factor:,.0f}× faster",
+                    verdict(factor >= 100)))
+    else:
+        out.append((f"≥ 100× faster than naive SymPy at T = {NAIVE_T}", "naive not run", verdict(None)))
+    tool = imports.get("toolchain")
+    out.append(("`derive` imports no LaTeX/Jinja2 toolchain",
+                "imports " + ", ".join(tool) if tool else f"none of jinja2, markupsafe, symderiv.render",
+                verdict(None if tool is None else not tool)))
+    return out
+
+
+def render_results(info: dict, loads: tuple[str, str], rows: list[Row], imports: dict, cap: float,
+                   profiles: dict, elapsed: float) -> str:
+    machine_lines = "\n".join(f"| {k} | {v} |" for k, v in info.items())
+    target_lines = "\n".join(f"| {t} | {m} | {v} |" for t, m, v in targets(rows, imports))
+    tex = next((r for r in rows if r.case.startswith("lecture deck → .tex")), None)
+    imp = (f"`python -X importtime -m symderiv derive rnn-text --json` imports {imports['modules']} modules in "
+           f"{imports['import_seconds']:.2f} s of import time (SymPy {imports['sympy']:.2f} s, NumPy "
+           f"{imports['numpy']:.2f} s, cumulative); toolchain modules among them: "
+           f"{', '.join(imports['toolchain']) or 'none'}. The whole command takes {imports['wall']:.2f} s cold "
+           "(median of 3)." if imports.get("ok") else "the import check could not run.")
+    profile_text = []
+    for title, top in profiles.items():
+        profile_text.append(f"**{title}** (cProfile, own time; profiling slows the run):\n")
+        profile_text += [f"- {share:5.1%}  {seconds:.3f} s  `{name}`" for share, seconds, name in top]
+        profile_text.append("")
+    notes_file = HERE / "profile-notes.md"
+    notes = notes_file.read_text(encoding="utf-8").strip() if notes_file.exists() else ""
+    return f"""# symderiv benchmarks
+
+Written by `make bench` (`python bench/run.py`) on {info['date']}; the whole run took {elapsed:.0f} s.
+Load average (1 / 5 / 15 min) at the start: {loads[0]}; at the end: {loads[1]} (other work on the machine
+inflates wall-clock times).
+
+## Machine
+
+| | |
+|---|---|
+{machine_lines}
+
+## Results
+
+{table(rows)}
+
+- **symderiv** is derive + verify (NumPy comparison of every step and central finite differences of
+  every gradient), in process, median of several runs after a warm-up; the lecture rows are a fresh
+  `python -m symderiv build lecture` process each (imports included).
+- **growth per doubling** is t(next)/t(previous) normalised to a doubling of T (BPTT) or of the pixel
+  count N² (CNN): (t₂/t₁)^(ln 2 / ln(s₂/s₁)); for T = 25 → 50 → 100 → 200 it is exactly t(2T)/t(T).
+- **NumPy float64** is the gradient a user would write in plain NumPy (`bench/numpy_ref.py`, forward
+  and backward, no verification), median per call; its gradients are checked against symderiv's.
+- **naive SymPy** (`bench/naive_sympy.py`) unrolls the loss into one expression, calls `sympy.diff` for
+  each weight and substitutes the exact values, in a child process killed at the cap of {cap:.0f} s; the
+  count says how many weights it had finished. † not run: a smaller size had already exceeded the cap.
+  "symderiv/naive < 1/n" is then an upper bound (symderiv is more than n times faster).
+
+Cold start: {imp}
+
+## Targets (issue 6, 2-core machine)
+
+| target | measured | verdict |
+|---|---|---|
+{target_lines}
+
+## Profile of this run
+
+{chr(10).join(profile_text)}
+{notes}
+"""
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cap", type=float, default=30.0, help="seconds per naive SymPy case (0: skip naive)")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per in-process case (median)")
+    parser.add_argument("--cold-repeats", type=int, default=3, help="cold processes for the lecture row")
+    parser.add_argument("--no-pdf", action="store_true", help="skip the lecture PDF row")
+    parser.add_argument("--out", default=str(HERE / "results.md"), help="where to write the results")
+    parser.add_argument("--profile", nargs="+", metavar=("KIND", "SIZE"),
+                        help="only print a pyinstrument tree, e.g. --profile rnn 100 or --profile cnn 28 4")
+    args = parser.parse_args(argv)
+    if args.profile:
+        kind, size, *rest = args.profile
+        print(pyinstrument_profile(kind, int(size), int(rest[0]) if rest else 1))
+        return 0
+
+    started = time.perf_counter()
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    info, load_start = machine(), load_average()
+    log("cold start and lecture deck ...")
+    imports = import_check()
+    rows = lecture_rows(args.cold_repeats, not args.no_pdf)
+    log("warm-up ...")
+    derive_and_verify(rnn_bench_toml(10))
+    if cnn_available():
+        derive_and_verify(cnn_bench_toml(5))
+    rows += bptt_rows(args.repeats, args.cap, (NAIVE_T,), log)
+    rows += cnn_rows(args.repeats, args.cap, (5,), log)
+    log("profiles ...")
+    profiles = {"BPTT T = 100": profile_top(rnn_bench_toml(100))}
+    if cnn_available():
+        profiles["CNN 28 × 28, 4 filters"] = profile_top(cnn_bench_toml(28, 4))
+    results = render_results(info, (load_start, load_average()), rows, imports, args.cap, profiles,
+                             time.perf_counter() - started)
+    Path(args.out).write_text(results, encoding="utf-8")
+    print(table(rows))
+    print()
+    for t, m, v in targets(rows, imports):
+        print(f"{v:>12}  {t}: {m}")
+    print(f"\nwritten to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
