@@ -158,3 +158,21 @@ def test_assert_claims_reports_wrong_lines():
     message = str(info.value)
     assert message.startswith("1 of 2 printed numbers in claims are wrong (checked against rnn-text):")
     assert "wrong     h_1 ≈ 0.500" in message
+
+
+def test_printed_inputs_outside_the_operations_domain():
+    # ŷ_4 printed as 0: -log 0 has no value, so L cannot be recomputed from the printed numbers
+    report, by = results({"yhat_3": ["1", "0", "0", "0"], "L": "5"})
+    assert (by["L"].status, by["L"].cause) == ("wrong", "root")
+    assert float(by["L"].truth[0].approx) == pytest.approx(float(t("L")), rel=1e-14)
+    assert "gives" not in report.line(by["L"])
+
+
+def test_entries_of_one_claim_explained_differently():
+    # ŷ printed [1, 0, 0, 0] (wrong); ŷ - y is then [1, 0, 0, -1]: entry 0 follows exactly, entries 1 and 2
+    # (printed 1) only within the rounding of the printed zeros, entry 3 (printed 1 for -1) not at all
+    report, by = results({"yhat_3": ["1", "0", "0", "0"], "dL/dz_3": ["1", "1", "1", "1"]})
+    line = report.line(by["dL/dz_3"])
+    assert "dL/dz_3[0]: inherited from yhat_3: the printed yhat_3 gives 1, as printed" in line
+    assert "dL/dz_3[1] and dL/dz_3[2]: inherited from yhat_3" in line and "within the rounding" in line
+    assert "dL/dz_3[3]: root error" in line

@@ -107,10 +107,14 @@ class Result:
     @property
     def uniform(self) -> bool:
         """Every printed number that does not hold has the same verdict, from the same recomputation."""
-        return len({(p.verdict, p.carried) for p in self.parts}) <= 1
+        return len({(p.verdict, p.carried, p.within_rounding) for p in self.parts}) <= 1
 
 
 # -- comparing numbers ----------------------------------------------------------------------------------
+def _finite(x) -> bool:
+    return isinstance(x, mp.mpf) and mp.isfinite(x)
+
+
 def _mpf(r: sympy.Rational):
     return mp.mpf(int(r.p)) / int(r.q)
 
@@ -207,16 +211,23 @@ class World:
         return value, frozenset(ids)
 
     def recompute(self, name: str, carried: bool) -> tuple[np.ndarray, frozenset] | None:
-        """The step's operation applied to its inputs as the human has them."""
+        """The step's operation applied to its inputs as the human has them; None when the step is
+        given (no operation) or the human's numbers leave the operation's domain (log 0, 1/0)."""
         step = self.d[name]
         if step.op is None:
             return None
-        args, sources = [], frozenset()
-        for i in step.inputs:
-            v, s = self.carried(i) if carried else self.own(i)
-            args.append(v)
-            sources |= s
-        return OPS[step.op].forward(*args), sources
+        try:
+            args, sources = [], frozenset()
+            for i in step.inputs:
+                v, s = self.carried(i) if carried else self.own(i)
+                args.append(v)
+                sources |= s
+            value = OPS[step.op].forward(*args)
+        except (ArithmeticError, ValueError, TypeError):
+            return None
+        if not all(isinstance(n, Num) and _finite(n.approx) for n in value.flat):
+            return None
+        return value, sources
 
 
 def _overrides(bound: list[BoundClaim]) -> dict:
@@ -256,7 +267,7 @@ def _verdict(d: Derivation, b: BoundClaim, world: World, overrides: dict, result
     for carried in (False, True):
         got = world.recompute(b.step, carried)
         if got is None:
-            break
+            continue
         values = tuple(got[0][index] for index, _ in b.elements)
         attempts.append((carried, values, got[1]))
         result.recomputed[carried] = values
@@ -340,14 +351,18 @@ class _Judge:
         return {name: {i: (self.d[name].value[i], -1, None) if v[1] == cid else v for i, v in table.items()}
                 for name, table in self.overrides.items()}
 
-    def _element(self, overrides: dict, carried: bool, k: int) -> Num:
+    def _element(self, overrides: dict, carried: bool, k: int) -> Num | None:
         got = World(self.d, overrides).recompute(self.b.step, carried)
-        return got[0][self.b.elements[k][0]]
+        return None if got is None else got[0][self.b.elements[k][0]]
 
     def _needed(self, k, carried, sources, exact) -> set[int]:
         """The claims the reproduction depends on: with the truth in place of one, the match is lost."""
-        return {cid for cid in sources
-                if not self._match(self._element(self._with_truth_for(cid), carried, k), k, exact)}
+        needed = set()
+        for cid in sources:
+            other = self._element(self._with_truth_for(cid), carried, k)
+            if other is None or not self._match(other, k, exact):
+                needed.add(cid)
+        return needed
 
     def _affecting(self, k, carried, sources, base: Num) -> set[int]:
         """The claims whose printed value changes this number at all (all of them if none alone does)."""
@@ -355,7 +370,7 @@ class _Judge:
 
     def _affects(self, k, carried, cid, base: Num) -> bool:
         other = self._element(self._with_truth_for(cid), carried, k)
-        return abs(other.approx - base.approx) > _EXACT_TOL * max(1, abs(base.approx))
+        return other is None or abs(other.approx - base.approx) > _EXACT_TOL * max(1, abs(base.approx))
 
     def _within_propagated(self, k: int, carried: bool, r: Num) -> bool:
         """|printed − recomputed| ≤ its half unit + Σ |effect of moving one printed input by its half unit|."""
@@ -368,7 +383,10 @@ class _Judge:
             for sign in (1, -1):
                 moved = {n: dict(t) for n, t in self.overrides.items()}
                 moved[name][index] = (Num.from_approx(num.approx + sign * _mpf(p.half_unit)), cid, p)
-                effect = max(effect, abs(self._element(moved, carried, k).approx - r.approx))
+                other = self._element(moved, carried, k)
+                if other is None:
+                    return False
+                effect = max(effect, abs(other.approx - r.approx))
             spread += effect
         p = self.b.elements[k][1]
         return abs(_mpf(p.value) - r.approx) <= _mpf(p.half_unit) + spread * mp.mpf("1.01") + _EXACT_TOL

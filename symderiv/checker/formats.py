@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 
-from symderiv import tensors
+import numpy as np
+
 from symderiv.checker.analysis import OK, ROUNDING, WRONG
 from symderiv.checker.report import Report, Style, printed_text, tex_numbers
 
@@ -66,8 +67,8 @@ def markdown(report: Report) -> str:
         if where:
             lines.append(f"| | **{s.t(where)}** | | | |")
         verdict = r.status if r.status != WRONG else f"**wrong** ({r.cause})"
-        truth = report.correction(r, s) if r.status != OK or r.note else report.truth(r, s)
-        why = report.explanation(r, s) if r.status != OK else report.explanation(r, s) if r.note else ""
+        truth = report.correction(r, s)
+        why = report.explanation(r, s) if (r.status != OK or r.note) else ""
         lines.append(f"| {verdict} | {report.claim_name(r, s)} | {s.n(printed_text(r.bound))} | {truth} | {why} |")
     if report.lints:
         lines += ["", "Teaching notes:", ""]
@@ -172,9 +173,9 @@ def to_dict(report: Report) -> dict:
 
 
 def _nested(values: list[float], shape):
-    if shape == () or len(values) == 1 and shape in ((), (1,)):
-        return values[0] if shape == () else values
-    import numpy as np
+    """Floats in the shape the claim was printed in (a number for a single value)."""
+    if shape == ():
+        return values[0]
     return np.array(values, dtype=float).reshape(shape).tolist()
 
 

@@ -103,7 +103,7 @@ class Report:
         else:
             groups: dict = {}
             for part in r.parts:
-                groups.setdefault((part.verdict, part.carried), []).append(part)
+                groups.setdefault((part.verdict, part.carried, part.within_rounding), []).append(part)
             for group in groups.values():
                 names = _join([self._element_name(r, p.position, s) for p in group], s)
                 parts.append(names + s.t(": ") + self._why(r, group, s))
