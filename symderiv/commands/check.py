@@ -16,6 +16,7 @@ FORMAT_NAMES = ("text", "md", "tex", "json")
 
 
 def add_arguments(parser) -> None:
+    parser.usage = "symderiv check [-h] [--format {text,md,tex,json}] [-o FILE] [--no-fd] [NAME|SPEC] CLAIMS.toml"
     parser.add_argument("files", nargs="+", metavar="[NAME|SPEC] CLAIMS.toml",
                         help="the example (a built-in name or a spec file; by default the one the claims file "
                              "names) and the claims file")
