@@ -28,7 +28,7 @@ W = [[Fraction("0.2"), Fraction("0.4"), Fraction("0.1"), Fraction("-0.5")],
 B = [Fraction("0.1"), Fraction("-0.2")]
 
 
-def _autograd_check(toml_text: str, result_gradients: dict, rtol=1e-9, names=None):
+def _autograd_check(toml_text: str, result_gradients: dict, rtol=1e-9):
     data = tomllib.loads(toml_text)
     names = {"k": "k", "b_conv": "b_conv", "W": "W", "b": "b", **data.get("names", {})}
     loss, grads, dx = gradients(data)
@@ -209,7 +209,7 @@ def test_input_gradient_when_asked():
     derivation = derive_text(text)
     verification = verify(derivation)
     assert verification.passed and not verification.unchecked
-    _loss, dx = gradients(tomllib.loads(text))[0], gradients(tomllib.loads(text))[2]
+    _loss, _grads, dx = gradients(tomllib.loads(text))
     assert_close(derivation["dL/dx"].floats, dx, rtol=1e-9, atol=1e-15)
     assert derivation["dL/dx"].shape == (5, 5)
     assert "dL/dx" not in derive_text(builtin_text("cnn-image"))
@@ -341,3 +341,23 @@ def test_json_contract():
     assert np.shape(data["gradients"]["dL/dk"]) == (3, 3)
     assert np.shape(data["gradients"]["dL/dW"]) == (2, 4)
     assert np.shape(data["quantities"]["h"]) == (1, 3, 3)
+
+
+def test_verification_catches_a_different_tie_rule(monkeypatch):
+    """The float reference is independent: routing a tie to the *last* maximum is caught at dL/dh'."""
+    from symderiv import ops
+
+    def last_maximum(h, size, stride):
+        chosen, ties = [], []
+        for out_cell, cells in ops.pool_windows(h.shape, size, stride):
+            best = cells[0]
+            for cell in cells[1:]:
+                if h[cell].approx >= h[best].approx:
+                    best = cell
+            chosen.append(best)
+        return chosen, ties
+
+    monkeypatch.setattr(ops, "pool_choices", last_maximum)
+    verification = verify(derive_text(builtin_text("cnn-image")), finite_differences=False)
+    assert not verification.passed
+    assert verification.summary()["numpy"]["failed"][0] == "dL/dh'"
