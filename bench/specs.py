@@ -29,9 +29,10 @@ def _mat(rng, rows, cols, bound=0.5) -> str:
 
 def rnn_bench_toml(T: int, H: int = 4, D: int = 8, seed: int = 6) -> str:
     """A one-layer tanh RNN reading T one-hot tokens over D words, softmax + cross-entropy at the end."""
-    rng = random.Random(seed)
+    rng, token_rng = random.Random(seed), random.Random(seed + 1)
     vocab = VOCABULARY[:D] if D <= len(VOCABULARY) else tuple(f"w{i}" for i in range(D))
-    tokens = [vocab[rng.randrange(D)] for _ in range(T)]
+    # Same weights and target for every T, and each sequence is a prefix of the longer ones.
+    tokens = [vocab[token_rng.randrange(D)] for _ in range(T)]
     target = vocab[rng.randrange(D)]
     quoted = lambda words: "[" + ", ".join(f'"{w}"' for w in words) + "]"  # noqa: E731
     return "\n".join([
