@@ -103,8 +103,19 @@ def machine() -> dict:
         "SymPy": version("sympy"), "NumPy": version("numpy"), "mpmath": version("mpmath"),
         "Jinja2": version("jinja2"), "symderiv": version("symderiv"),
         "OS": f"{platform.system()} {platform.release()}",
+        "cold `import sympy` (a yardstick of the machine's speed at the time)": f"{sympy_import_time():.2f} s",
         "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
     }
+
+
+def sympy_import_time() -> float:
+    """Median wall time of ``python -c "import sympy"``: the largest fixed cost of every cold command."""
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import sympy"], check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def load_average() -> str:
@@ -590,7 +601,7 @@ Cold start: {imp}
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cap", type=float, default=30.0, help="seconds per naive SymPy case (0: skip naive)")
-    parser.add_argument("--repeats", type=int, default=7, help="timed rounds of each in-process series (median)")
+    parser.add_argument("--repeats", type=int, default=9, help="timed rounds of each in-process series (median)")
     parser.add_argument("--cold-repeats", type=int, default=3, help="cold processes for the lecture row")
     parser.add_argument("--no-pdf", action="store_true", help="skip the lecture PDF row")
     parser.add_argument("--out", default=str(HERE / "results.md"), help="where to write the results")
