@@ -13,7 +13,7 @@ from autograd import grad
 ACT = {
     "tanh": anp.tanh,
     "sigmoid": lambda a: 1 / (1 + anp.exp(-a)),
-    "relu": lambda a: anp.maximum(a, 0.0),
+    "relu": lambda a: anp.where(a > 0, a, 0.0),   # gradient 0 at 0, as frameworks take it
     "identity": lambda a: a,
 }
 

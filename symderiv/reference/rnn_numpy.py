@@ -33,6 +33,12 @@ class RNNReference:
         self.spec = spec
         self.xs = [_f(x) for x in spec.inputs]
         self.ys = [_f(y) for y in spec.targets]
+        self._kinks = None
+        if spec.activation == "relu":
+            # ReLU'(0) is taken as 0: a unit sitting exactly at its kink counts as inactive, and the
+            # finite differences must stay on that branch (a two-sided difference there sees half a slope).
+            base = self.forward(float_parameters(spec))
+            self._kinks = {key: value == 0 for key, value in base.items() if key.startswith("a_")}
 
     def _sfx(self, layer: int) -> str:
         return "" if self.spec.layers == 1 else f"^({layer})"
@@ -40,8 +46,8 @@ class RNNReference:
     def _name(self, role: str, layer: int = 1) -> str:
         return self.spec.names[(role, layer)]
 
-    def forward(self, params: dict[str, np.ndarray]):
-        """All forward quantities (by step name) and the loss."""
+    def forward(self, params: dict[str, np.ndarray], hold_kinks: bool = False):
+        """All forward quantities (by step name) and the loss; ``hold_kinks`` keeps kinked ReLUs off."""
         spec, out = self.spec, {}
         f = ACT[spec.activation][0]
         T = len(self.xs)
@@ -55,6 +61,8 @@ class RNNReference:
                 a = params[self._name("W_xh", l)] @ below + params[self._name("W_hh", l)] @ h[l] \
                     + params[self._name("b_h", l)]
                 h[l] = f(a)
+                if hold_kinks and self._kinks is not None:
+                    h[l] = np.where(self._kinks[f"a_{t}{self._sfx(l)}"], 0.0, h[l])
                 out[f"a_{t}{self._sfx(l)}"], out[f"h_{t}{self._sfx(l)}"] = a, h[l]
                 below = h[l]
             if t in times:
@@ -177,7 +185,7 @@ class RNNReference:
         return float_parameters(self.spec)
 
     def loss(self, params: dict[str, np.ndarray]) -> float:
-        return float(self.forward(params)["L"])
+        return float(self.forward(params, hold_kinks=True)["L"])
 
     def trainable(self) -> list[str]:
         return [n for n, (role, _) in self.spec.roles.items() if role != "h0"]
