@@ -225,7 +225,7 @@ def parse_cnn(doc: Table, meta: dict) -> CNNSpec:
         stride=stride, padding=padding, activation=activation, conv_size=conv_size, pooling=pooling,
         dropout=dropout, map_size=map_size, output_activation=out_act, loss=loss, target=target,
         parameters=parameters, names=names, learning_rate=rate, input_gradient=input_gradient,
-        notation=notation, silenced_lints=_parse_lints(doc),
+        notation=notation, silenced_lints=fields.silenced_lints(doc),
     )
 
 
@@ -383,12 +383,3 @@ def _parse_notation(table: Table, names: dict, activation: str) -> Notation:
     return Notation(symbols=symbols, activation=act, **values)
 
 
-def _parse_lints(doc: Table) -> tuple:
-    if not doc.has("lints"):
-        return ()
-    lints = doc.table("lints")
-    lints.allow_only(("silence",))
-    silence = lints.raw("silence", [])
-    if not isinstance(silence, list) or not all(isinstance(s, str) for s in silence):
-        raise SpecError(lints.field("silence"), "a list of lint names", describe(silence))
-    return tuple(silence)

@@ -149,7 +149,7 @@ def parse_rnn(doc: Table, meta: dict) -> RNNSpec:
                                   training.field("learning_rate"))
 
     notation = _parse_notation(doc.table("notation", required=False), names, activation)
-    lints = _parse_lints(doc)
+    lints = fields.silenced_lints(doc)
     return RNNSpec(
         name=meta["name"], title=meta["title"], description=meta["description"],
         hidden_size=hidden, input_size=input_size, output_size=output_size, layers=layers,
@@ -158,17 +158,6 @@ def parse_rnn(doc: Table, meta: dict) -> RNNSpec:
         parameters=params, roles=roles, names=names, learning_rate=rate, notation=notation,
         silenced_lints=lints,
     )
-
-
-def _parse_lints(doc: Table) -> tuple:
-    if not doc.has("lints"):
-        return ()
-    lints = doc.table("lints")
-    lints.allow_only(("silence",))
-    silence = lints.raw("silence", [])
-    if not isinstance(silence, list) or not all(isinstance(s, str) for s in silence):
-        raise SpecError(lints.field("silence"), "a list of lint names", describe(silence))
-    return tuple(silence)
 
 
 def _parse_inputs(table: Table):

@@ -181,3 +181,15 @@ class Table:
             if key not in allowed:
                 listed = ", ".join(sorted(allowed))
                 raise SpecError(self.field(key), f"one of the known fields ({listed})", "an unknown field")
+
+
+def silenced_lints(doc: Table) -> tuple:
+    """The ``[lints] silence = [...]`` list of a spec (names are checked against the registry later)."""
+    if not doc.has("lints"):
+        return ()
+    lints = doc.table("lints")
+    lints.allow_only(("silence",))
+    silence = lints.raw("silence", [])
+    if not isinstance(silence, list) or not all(isinstance(s, str) for s in silence):
+        raise SpecError(lints.field("silence"), "a list of lint names", describe(silence))
+    return tuple(silence)
