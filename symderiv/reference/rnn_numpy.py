@@ -53,20 +53,26 @@ class RNNReference:
         T = len(self.xs)
         times = list(range(1, T + 1)) if spec.output == "every" else [T]
         off = spec.notation.output_offset
-        h = {l: params[self._name("h0", l)] for l in range(1, spec.layers + 1)}
+        layers = range(1, spec.layers + 1)
+        h = {l: params[self._name("h0", l)] for l in layers}
+        # parameters looked up once, not at every time step (finite differences run this many times)
+        weights = {l: (params[self._name("W_xh", l)], params[self._name("W_hh", l)], params[self._name("b_h", l)])
+                   for l in layers}
+        W_hz, b_z = params[self._name("W_hz")], params[self._name("b_z")]
+        output_steps = set(times)
         total = 0.0
         for t in range(1, T + 1):
             below = self.xs[t - 1]
-            for l in range(1, spec.layers + 1):
-                a = params[self._name("W_xh", l)] @ below + params[self._name("W_hh", l)] @ h[l] \
-                    + params[self._name("b_h", l)]
+            for l in layers:
+                W_xh, W_hh, b_h = weights[l]
+                a = W_xh @ below + W_hh @ h[l] + b_h
                 h[l] = f(a)
                 if hold_kinks and self._kinks is not None:
                     h[l] = np.where(self._kinks[f"a_{t}{self._sfx(l)}"], 0.0, h[l])
                 out[f"a_{t}{self._sfx(l)}"], out[f"h_{t}{self._sfx(l)}"] = a, h[l]
                 below = h[l]
-            if t in times:
-                z = params["W_hz" if "W_hz" in params else self._name("W_hz")] @ below + params[self._name("b_z")]
+            if t in output_steps:
+                z = W_hz @ below + b_z
                 k = t + off
                 out[f"z_{k}"] = z
                 yhat = self._prediction(z)
