@@ -90,6 +90,21 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
+def activation_prime_pattern(op: str, symbol: str) -> str:
+    """Formula pattern of an activation's local derivative, over the pre-activation ``{0}``.
+
+    ``symbol`` is the lecturer's LaTeX for the activation (unescaped); the pattern writes the
+    derivative through it, e.g. ``1 - \\sigma_{\\tanh}^2(a_t)``.
+    """
+    f = symbol.replace("{", "{{").replace("}", "}}")
+    return {
+        "tanh": f"1 - {f}^{{{{2}}}}\\left({{0}}\\right)",
+        "sigmoid": f"{f}\\left({{0}}\\right)\\left(1 - {f}\\left({{0}}\\right)\\right)",
+        "relu": r"\mathbb{{1}}\left[{0} > 0\right]",
+        "identity": "1",
+    }[op]
+
+
 # -- array operations ------------------------------------------------------------------------
 def _softmax(z: np.ndarray) -> np.ndarray:
     exps = tensors.elementwise(num_exp, z)

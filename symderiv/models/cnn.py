@@ -15,7 +15,7 @@ import numpy as np
 
 from symderiv.models.cnn_spec import CNNSpec
 from symderiv.numbers import Num
-from symderiv.ops import ACTIVATIONS, pool_choices
+from symderiv.ops import ACTIVATIONS, activation_prime_pattern, pool_choices
 from symderiv.steps import Builder, Derivation, Kind
 
 #: Per-position kernel-gradient terms are kept as a step while there are at most this many
@@ -168,7 +168,7 @@ def derive_cnn(spec: CNNSpec) -> Derivation:
                   chain=(d(L, "h''"), d("h''", "h'")), meta=meta, note=note)
     activation = ACTIVATIONS[act]
     local = b.compute("dh'/dh", d("h'", "h"), Kind.LOCAL, f"{act}_prime", ["h"],
-                      formula=_activation_prime_formula(act, act_latex), note=activation.derivative_note)
+                      formula=activation_prime_pattern(act, spec.notation.activation), note=activation.derivative_note)
     b.compute("dL/dh", d(L, "h"), Kind.BACKWARD, "hadamard", ["dL/dh'", local.name],
               chain=(d(L, "h'"), d("h'", "h")),
               note="Only cells where the activation lets the gradient through keep it." if act == "relu" else "")
@@ -216,15 +216,6 @@ def _loss_note(loss: str) -> str:
         "mse": "Mean squared error over the output units.",
         "sse": "Sum of squared errors over the output units.",
     }[loss]
-
-
-def _activation_prime_formula(op: str, f: str) -> str:
-    return {
-        "tanh": f"1 - {f}^{{{{2}}}}\\left({{0}}\\right)",
-        "sigmoid": f"{f}\\left({{0}}\\right)\\left(1 - {f}\\left({{0}}\\right)\\right)",
-        "relu": r"\mathbb{{1}}\left[{0} > 0\right]",
-        "identity": "1",
-    }[op]
 
 
 def _backward_output(b: Builder, spec: CNNSpec, sym: dict) -> None:

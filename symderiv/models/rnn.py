@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from symderiv.models.rnn_spec import RNNSpec
 from symderiv.numbers import Num
+from symderiv.ops import activation_prime_pattern
 from symderiv.steps import Builder, Derivation, Kind
 
 
@@ -151,7 +152,7 @@ def derive_rnn(spec: RNNSpec) -> Derivation:
                       formula=pattern, chain=(" + ".join(chain),), time=t, layer=layer,
                       note="recursion through the recurrent weight" if t < T else "")
             local = b.compute(f"d{h_name}/d{a_name}", d(h_sym, a_sym), Kind.LOCAL, f"{act_op}_prime", [a_name],
-                              time=t, layer=layer, formula=_activation_prime_formula(act_op, act_sym))
+                              time=t, layer=layer, formula=activation_prime_pattern(act_op, act_sym))
             b.compute(f"dL/d{a_name}", d(spec.notation.loss, a_sym), Kind.BACKWARD, "hadamard",
                       [f"dL/d{h_name}", local.name], time=t, layer=layer,
                       chain=(d(spec.notation.loss, h_sym), d(h_sym, a_sym)))
@@ -188,16 +189,6 @@ def _activation_formula(op: str, sym: str) -> str:
     if op == "identity":
         return "{0}"
     return sym.replace("{", "{{").replace("}", "}}") + r"\left({0}\right)"
-
-
-def _activation_prime_formula(op: str, sym: str) -> str:
-    f = sym.replace("{", "{{").replace("}", "}}")
-    return {
-        "tanh": f"1 - {f}^{{{{2}}}}\\left({{0}}\\right)",
-        "sigmoid": f"{f}\\left({{0}}\\right)\\left(1 - {f}\\left({{0}}\\right)\\right)",
-        "relu": r"\mathbb{{1}}\left[{0} > 0\right]",
-        "identity": "1",
-    }[op]
 
 
 def _forward_output(b: Builder, spec: RNNSpec, names: _Names, t: int, many: bool) -> None:
