@@ -29,7 +29,7 @@ def to_dict(derivation: Derivation, verification: Verification | None = None, li
         if forms is not None:
             exact[step.name] = forms
     gradients = {s.name: s.floats for s in derivation.of_kind(Kind.GRADIENT)}
-    updated = {s.meta["parameter"]: s.floats for s in derivation.of_kind(Kind.UPDATE)}
+    updated = {s.parameter: s.floats for s in derivation.of_kind(Kind.UPDATE)}
     return {
         "example": derivation.example["name"],
         "title": derivation.example["title"],

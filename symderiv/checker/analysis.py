@@ -22,7 +22,6 @@ import sympy
 
 from symderiv.checker.claims import BoundClaim, Printed
 from symderiv.numbers import Num, mp
-from symderiv.ops import OPS
 from symderiv.steps import Derivation, Kind
 
 OK, ROUNDING, WRONG = "ok", "rounding", "wrong"
@@ -194,7 +193,7 @@ class World:
                 v, s = self.carried(i)
                 args.append(v)
                 sources |= s
-            out = self._override(name, OPS[step.op].forward(*args), sources)
+            out = self._override(name, self.d.ops[step.op].forward(*args), sources)
         self._memo[name] = out
         return out
 
@@ -222,7 +221,7 @@ class World:
                 v, s = self.carried(i) if carried else self.own(i)
                 args.append(v)
                 sources |= s
-            value = OPS[step.op].forward(*args)
+            value = self.d.ops[step.op].forward(*args)
         except (ArithmeticError, ValueError, TypeError):
             return None
         if not all(isinstance(n, Num) and _finite(n.approx) for n in value.flat):
@@ -293,7 +292,7 @@ def _verdict(d: Derivation, b: BoundClaim, world: World, overrides: dict, result
         first = min(position[results[o].bound.step] if o != b.id else position[b.step] for o in origins)
         origins = {o for o in origins if (position[results[o].bound.step] if o != b.id else position[b.step]) == first}
     result.origins = tuple(sorted(origins))
-    if result.cause == "root" and step.meta.get("ties"):
+    if result.cause == "root" and tied_pool(d, step) is not None:
         result.note = "ties"
     return result
 
@@ -443,7 +442,7 @@ def _hint(d: Derivation, b: BoundClaim, world: World, position: dict) -> tuple:
                 continue
             trial = list(args)
             trial[pos] = value
-            if _reproduces(step.op, trial, step.shape, b):
+            if _reproduces(d, step.op, trial, step.shape, b):
                 found.append(("swap", cand.name, name))
     if len(found) > 1:
         # several quantities with the same value (z_4 = h_3 when W_hz = 1): prefer the kin of the input
@@ -453,7 +452,7 @@ def _hint(d: Derivation, b: BoundClaim, world: World, position: dict) -> tuple:
         return found[0]
     if found:
         return ()
-    ops = [name for name in OPS if name != step.op and _reproduces(name, args, step.shape, b)]
+    ops = [name for name in d.ops if name != step.op and _reproduces(d, name, args, step.shape, b)]
     if 1 <= len(ops) <= 2:
         return ("op", tuple(ops), step.op)
     return ()
@@ -463,9 +462,20 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and all(x.approx == y.approx for x, y in zip(a.flat, b.flat))
 
 
-def _reproduces(op: str, args, shape, b: BoundClaim) -> bool:
+def tied_pool(d: Derivation, step):
+    """The max pooling whose tied windows decide where this step's gradient goes, if any."""
+    from symderiv.layers.feedforward import Pool
+    if not step.owner:
+        return None
+    layer = d.layer(step.owner)
+    if isinstance(layer, Pool) and layer.ties and step.name == f"dL/d{layer.input}":
+        return layer
+    return None
+
+
+def _reproduces(d: Derivation, op: str, args, shape, b: BoundClaim) -> bool:
     try:
-        value = OPS[op].forward(*args)
+        value = d.ops[op].forward(*args)
     except Exception:        # another operation may not accept these inputs at all: no match
         return False
     if not isinstance(value, np.ndarray) or value.shape != shape:

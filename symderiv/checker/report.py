@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy
 
-from symderiv.checker.analysis import OK, ROUNDING, WRONG, Result, analyse, exactly
+from symderiv.checker.analysis import OK, ROUNDING, WRONG, Result, analyse, exactly, tied_pool
 from symderiv.checker.claims import BoundClaim, ClaimsFile, Printed, bind
 from symderiv.display import show
 from symderiv.numbers import Num, mp
@@ -205,13 +205,12 @@ class Report:
 
     def _tie_note(self, r: Result, s: Style) -> str:
         """Why a max-pooling gradient depends on a convention where a window's maximum is tied."""
-        step = self.derivation[r.bound.step]
-        out = step.meta.get("forward") or step.name
-        source = self.derivation[out].inputs[0] if out in self.derivation and self.derivation[out].inputs else None
-        cells = _join([s.q(f"{out}[{','.join(map(str, t[1:]))}]",
-                           self.derivation[out].symbol if out in self.derivation else None,
-                           f"[{','.join(map(str, t[1:]))}]") for t in step.meta["ties"]], s)
-        many = len(step.meta["ties"]) > 1
+        pool = tied_pool(self.derivation, self.derivation[r.bound.step])
+        out = pool.output
+        source = pool.input
+        cells = _join([s.q(f"{out}[{','.join(map(str, t[1:]))}]", self.derivation[out].symbol,
+                           f"[{','.join(map(str, t[1:]))}]") for t in pool.ties], s)
+        many = len(pool.ties) > 1
         where = (s.q(source, self.derivation[source].symbol) if source else s.t("its input"))
         return (cells + s.t(" are ties" if many else " is a tie") + s.t(": several cells of ") + where
                 + s.t(" share the maximum; here the first gets the gradient (conventions differ on which cell "
