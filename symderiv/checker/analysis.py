@@ -553,7 +553,11 @@ def _hint(d: Derivation, b: BoundClaim, world: World, position: dict) -> tuple:
         return found[0]
     if found:
         return ()
-    ops = [name for name in OPS if name != step.op and _reproduces(name, args, step.shape, b)]
+    ops = []
+    for name in OPS:
+        if name != step.op and _reproduces(name, args, step.shape, b):
+            if not any(_same(OPS[name].forward(*args), OPS[other].forward(*args)) for other in ops):
+                ops.append(name)     # two operations that agree here (ŷ − y and its mean for K = 1) are one
     if 1 <= len(ops) <= 2:
         factors = {_factor(name, step.op, args, b) for name in ops}
         return ("op", tuple(ops), step.op, factors.pop() if len(factors) == 1 else None)

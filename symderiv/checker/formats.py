@@ -189,8 +189,8 @@ def to_dict(report: Report) -> dict:
             "true_text": report.truth(r, s),
             "recomputed": (_nested([float(v.approx) for v in r.recomputed.get(False, ())], shape)
                            if r.recomputed.get(False) else None),
-            "inherited_from": [report.by_id[i].label for i in r.inherited_from],
-            "first_wrong": [report.by_id[i].label for i in r.origins],
+            "inherited_from": _labels(report, r.inherited_from),
+            "first_wrong": _labels(report, r.origins),
             "explanation": report.verdict(r, s),
         })
     return {
@@ -205,6 +205,11 @@ def to_dict(report: Report) -> dict:
         "claims": claims,
         "lints": [lint.to_dict() for lint in report.lints],
     }
+
+
+def _labels(report: Report, ids) -> list[str]:
+    """The claims' keys, each once (a quantity printed twice, with ≈ and with =, is one name)."""
+    return list(dict.fromkeys(report.by_id[i].label for i in ids))
 
 
 def _nested(values: list[float], shape):

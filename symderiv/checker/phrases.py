@@ -79,9 +79,13 @@ def formula(op: str, inputs: list[tuple[str, str | None]], first_size: int) -> l
     if template is None:
         return None
     pieces: list = []
-    pos = 0
+    pos, skip = 0, set()          # skip: the brackets of 1·(ŷ − y), written ŷ − y
+
+    def text(start: int, end: int) -> str:
+        return "".join(ch for i, ch in enumerate(template[start:end], start) if i not in skip)
+
     for m in _PLACEHOLDER.finditer(template):
-        pieces.append(template[pos:m.start()])
+        pieces.append(text(pos, m.start()))
         pos = m.end()
         name = m.group(1)
         if name.isdigit():
@@ -99,10 +103,24 @@ def formula(op: str, inputs: list[tuple[str, str | None]], first_size: int) -> l
         elif name in ("1/K", "2/K"):
             factor = sympy.Rational(int(name[0]), max(1, first_size))
             pieces.append("" if factor == 1 else str(factor) if factor.q == 1 else f"({factor})")
+            if factor == 1 and _closes_at_end(template, pos):
+                skip |= {pos, len(template) - 1}
         else:
             raise KeyError(f"unknown placeholder {{{name}}} in the phrase of {op}")
-    pieces.append(template[pos:])
+    pieces.append(text(pos, len(template)))
     return [p for p in pieces if p != ""]
+
+
+def _closes_at_end(template: str, pos: int) -> bool:
+    """The bracket opening at ``pos`` closes at the end of the template (it holds the whole rest)."""
+    if not template.startswith("(", pos):
+        return False
+    depth = 0
+    for i in range(pos, len(template)):
+        depth += {"(": 1, ")": -1}.get(template[i], 0)
+        if depth == 0:
+            return i == len(template) - 1
+    return False
 
 
 def factor_text(factor) -> str:
