@@ -332,3 +332,49 @@ def test_transpose_left_out_in_the_backward_pass(tmp_path):
     assert (r"the printed numbers are what ${W_{hh}} {\frac{\partial L}{\partial a_{3}}}$ gives instead of "
             r"${W_{hh}}^{\top} {\frac{\partial L}{\partial a_{3}}}$") in tex
     assert "matvec" not in tex and "matvec" not in FORMATS["md"](report)
+
+
+TWO_FILTERS = """
+[example]
+name = "cnn-two-filters"
+kind = "cnn"
+[input]
+image = [[[1, 0, 2, 1], [0, 1, 1, 0], [2, 1, 0, 1], [1, 0, 1, 2]],
+         [[0, 1, 0, 1], [1, 0, 1, 0], [0, 2, 1, 0], [1, 1, 0, 0]]]
+[convolution]
+filters = 2
+kernel_size = 2
+[output]
+activation = "softmax"
+[target]
+value = [0, 1]
+[parameters]
+k = [[[[1, -1], [0, 1]], [[0.5, 0], [0, -0.5]]], [[[0, 1], [1, 0]], [[-1, 0], [1, 1]]]]
+b_conv = [0, -1]
+W = [[0.2, -0.1, 0.3, 0.1, 0.0, 0.2, -0.2, 0.1, 0.1, 0.1, -0.2, 0.2, 0.3, 0.0, 0.1, -0.1, 0.1, 0.2],
+     [-0.3, 0.2, 0.1, 0.0, 0.1, -0.1, 0.2, 0.3, 0.1, 0.1, 0.0, 0.2, -0.1, 0.3, 0.2, 0.1, 0.0, -0.2]]
+[training]
+learning_rate = 0.1
+"""
+
+
+def test_three_dimensional_map_in_the_forms_the_checker_and_numpy_print(tmp_path):
+    from fractions import Fraction as F
+    spec = tmp_path / "two.toml"
+    spec.write_text(TWO_FILTERS)
+    x = [[[1, 0, 2, 1], [0, 1, 1, 0], [2, 1, 0, 1], [1, 0, 1, 2]], [[0, 1, 0, 1], [1, 0, 1, 0], [0, 2, 1, 0], [1, 1, 0, 0]]]
+    k = [[[[1, -1], [0, 1]], [[F(1, 2), 0], [0, F(-1, 2)]]], [[[0, 1], [1, 0]], [[-1, 0], [1, 1]]]]
+    b = [0, -1]
+    h = [[[sum(x[c][i + u][j + v] * k[f][c][u][v] for c in range(2) for u in range(2) for v in range(2)) + b[f]
+           for j in range(3)] for i in range(3)] for f in range(2)]
+    text = lambda v: str(float(v)).removesuffix(".0")          # noqa: E731  (halves are exact decimals)
+    as_checker = "= [" + "; ".join(", ".join(text(v) for row in h[f] for v in row) for f in range(2)) + "]"
+    as_numpy = "[" + " ".join("[" + " ".join("[" + " ".join(text(v) for v in row) + "]" for row in h[f]) + "]"
+                              for f in range(2)) + "]"
+    wrong = [[list(row) for row in m] for m in h]
+    wrong[1][2][0] += 3
+    as_list = [[[text(v) for v in row] for row in m] for m in wrong]
+    report = check_claims(str(spec), {"h": as_checker, "slide 2": {"h": as_numpy}, "slide 3": {"h": as_list}})
+    assert [r.status for r in report.results] == ["ok", "ok", "wrong"]
+    r = report.results[2]
+    assert [r.bound.elements[p.position][0] for p in r.parts] == [(1, 2, 0)]     # row-major: filter, row, column
