@@ -67,6 +67,7 @@ def test_claims_verdicts_unchanged(example):
     claims = Path(claims_init).parent / f"{example}.claims.toml"
     proc = run_cli("check", claims)
     assert proc.returncode in (0, 1), proc.stderr
+    # the report names the file by its path, which differs from checkout to checkout
     _compare(f"{example}.claims.txt", proc.stdout.replace(str(claims), f"{example}.claims.toml"))
 
 

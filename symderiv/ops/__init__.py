@@ -24,23 +24,27 @@ def builtin_ops() -> dict[str, Op]:
 
 def _contribution_sum(table: OpTable, name: str, members: tuple) -> dict:
     """One step adding gradients that arrive by different operations: Σ of each member's own formula."""
+    import re
+
+    import sympy
+
     from symderiv import tensors
     from symderiv.formula import fill
-    import sympy
 
     arities = [n for _op, n in members]
     starts = [sum(arities[:i]) for i in range(len(arities))]
-    parts = []
+    parts, readings = [], []
     for (op, n), start in zip(members, starts):
         pattern = table[op].pattern_for(n)
         parts.append(fill(pattern, lambda i, t, start=start: "{%d%s}" % (start + i, ":T" if t else "")))
+        readings.append(re.sub(r"\{(\d+)\}", lambda m, start=start: "{%d}" % (start + int(m.group(1))), table[op].words))
 
     def forward(*args):
         values = [table[op].forward(*args[s:s + n]) for (op, n), s in zip(members, starts)]
         return tensors.add(*values) if len(values) > 1 else values[0]
 
     return {name: Op(forward, " + ".join(parts), lambda *args: sympy.Function(name)(*args), (), "sum",
-                     "a sum of gradients arriving along several paths")}
+                     " + ".join(readings))}
 
 
 def _activation(table: OpTable, name: str, activation: str, values: tuple) -> dict:

@@ -54,7 +54,7 @@ class Op:
     sympy: Callable[..., sympy.Basic]
     vjps: tuple = ()
     family: str = ""
-    words: str = ""            # what the operation does, in a reader's words ("Wᵀ g: the gradient through W")
+    words: str = ""            # the formula as a reader writes it: "{0}ᵀ {1}" (see symderiv.checker.phrases)
     source: str = ""           # for an activation and its derivative: the activation's name
     peak: float | None = None  # for a saturating activation's derivative: its largest value (tanh' ≤ 1)
 

@@ -53,7 +53,8 @@ class Activation:
     teaching: sympy.Expr | None = None
     stable: sympy.Expr | None = None
     note: str = ""
-    words: str = ""
+    words: str = ""                     # the function's name in plain text: "tanh", "σ", "ReLU"
+    written_derivative: str = ""        # its derivative as a reader writes it: "1 − tanh²({0})"
     peak: float | None = None           # largest value of f' where f saturates (tanh' ≤ 1, σ' ≤ 1/4)
 
     def bind(self, values: dict) -> "BoundActivation":
@@ -231,10 +232,10 @@ def _ops_of(name: str, bound: BoundActivation) -> dict:
     return {
         name: Op(lambda a: tensors.elementwise(forward, a), bound.forward_pattern(), symbolic,
                  vjps=(Vjp("hadamard", (G, Local(f"{name}_prime", (0,)))),), family="elementwise",
-                 words=act.words or act.name, source=act.name),
+                 words="{0}" if bound.formula == A else f"{act.words}({{0}})", source=act.name),
         f"{name}_prime": Op(lambda a: tensors.elementwise(derivative, a), bound.derivative_pattern(),
                             sympy.Function(f"{name}_prime"), family="elementwise-derivative",
-                            words=f"the derivative of {act.words or act.name}", source=act.name, peak=act.peak),
+                            words=act.written_derivative or f"{act.words}′({{0}})", source=act.name, peak=act.peak),
     }
 
 
@@ -266,16 +267,18 @@ _alpha = sympy.Symbol("alpha")
 #: name -> the activation; one definition each. Adding an activation is one entry here and one line
 #: in the float64 reference (:data:`symderiv.reference.layers.ACTIVATIONS`).
 BUILTIN_ACTIVATIONS: dict[str, Activation] = {
-    "tanh": Activation("tanh", sympy.tanh(A), r"\tanh", stable=sympy.sech(A) ** 2, words="tanh", peak=1.0),
+    "tanh": Activation("tanh", sympy.tanh(A), r"\tanh", stable=sympy.sech(A) ** 2, words="tanh",
+                       written_derivative="1 − tanh²({0})", peak=1.0),
     "sigmoid": Activation("sigmoid", 1 / (1 + sympy.exp(-A)), r"\sigma", teaching=F(A) * (1 - F(A)),
-                          stable=sympy.exp(-A) / (1 + sympy.exp(-A)) ** 2, words="the sigmoid", peak=0.25),
+                          stable=sympy.exp(-A) / (1 + sympy.exp(-A)) ** 2, words="σ",
+                          written_derivative="σ({0})(1 − σ({0}))", peak=0.25),
     "relu": Activation("relu", sympy.Piecewise((A, A > 0), (0, True)), r"\operatorname{ReLU}",
                        note="ReLU'(0) is taken as 0, as deep-learning frameworks do.", words="ReLU"),
-    "identity": Activation("identity", A, r"\operatorname{id}", words="the identity"),
+    "identity": Activation("identity", A, r"\operatorname{id}", words="id", written_derivative="1"),
     "leaky_relu": Activation("leaky_relu", sympy.Piecewise((A, A > 0), (_alpha * A, True)),
                              r"\operatorname{LeakyReLU}", params=(("alpha", "1/100"),),
                              note="At exactly 0 the slope of the negative side, alpha, is taken.",
-                             words="leaky ReLU"),
+                             words="LeakyReLU"),
 }
 
 
