@@ -11,18 +11,17 @@ from __future__ import annotations
 from symderiv.layers.base import Param
 from symderiv.layers.feedforward import Activation, Conv2D, Dense, Dropout, Flatten, Pool
 from symderiv.layers.head import Head, HeadNames
-from symderiv.models.cnn_spec import CNNSpec
-from symderiv.network import FeedForward, Given, derive
+from symderiv.models.cnn_spec import CNNSpec, parse_cnn as parse  # noqa: F401  (the preset's parser)
+from symderiv.network import FeedForward, Given
 from symderiv.ops import OpTable
 from symderiv.ops.elementwise import use_activation
-from symderiv.steps import Derivation
 
 #: The layers' outputs: plain step name -> LaTeX symbol (the slides' h, h', h'', h''').
 SYMBOLS = {"x": "x", "h": "h", "h'": "h'", "h''": "h''", "h_drop": r"\tilde{h}''", "h'''": "h'''", "z": "z",
            "yhat": r"\hat{y}", "y": "y"}
 
 
-def cnn_network(spec: CNNSpec) -> FeedForward:
+def network(spec: CNNSpec) -> FeedForward:
     """The layers of a one-convolution spec."""
     names, symbols = spec.names, spec.notation.symbols
 
@@ -54,7 +53,3 @@ def cnn_network(spec: CNNSpec) -> FeedForward:
     return FeedForward(example, ops, Given("x", "x", spec.image), layers, head, outputs,
                        Given("y", "y", spec.target), spec.learning_rate, spec.notation.learning_rate, spec)
 
-
-def derive_cnn(spec: CNNSpec) -> Derivation:
-    """All steps of the example: set-up, output sizes, forward, loss, backward, update."""
-    return derive(cnn_network(spec))

@@ -11,11 +11,10 @@ from symderiv.layers.base import Param
 from symderiv.layers.feedforward import TimeDistributedDense
 from symderiv.layers.head import Head, HeadNames
 from symderiv.layers.recurrent import ElmanCell, Recurrent
-from symderiv.models.rnn_spec import RNNSpec
-from symderiv.network import Given, Sequence, derive
+from symderiv.models.rnn_spec import RNNSpec, parse_rnn as parse  # noqa: F401  (the preset's parser)
+from symderiv.network import Given, Sequence
 from symderiv.ops import OpTable
 from symderiv.ops.elementwise import use_activation
-from symderiv.steps import Derivation
 
 
 class RNNNames:
@@ -52,7 +51,7 @@ class RNNNames:
         return f"y_{k}", f"{self.n.target}_{{{k}}}"
 
 
-def rnn_network(spec: RNNSpec) -> Sequence:
+def network(spec: RNNSpec) -> Sequence:
     """The layers of an Elman-RNN spec."""
     names = RNNNames(spec)
     T = spec.steps
@@ -82,7 +81,3 @@ def rnn_network(spec: RNNSpec) -> Sequence:
     return Sequence(example, ops, inputs, recurrent, output_layer, head, {t: names.output(t, many) for t in times},
                     targets, spec.learning_rate, spec.notation.learning_rate, spec, times, many)
 
-
-def derive_rnn(spec: RNNSpec) -> Derivation:
-    """All steps of the example: set-up, forward, loss, backward (BPTT), update."""
-    return derive(rnn_network(spec))
