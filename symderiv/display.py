@@ -87,7 +87,13 @@ def _decimal_text(x, digits: int) -> tuple[str, str, bool]:
         return "0", "0", True
     magnitude = abs(x)
     if magnitude < SCI_LOW or magnitude >= SCI_HIGH:
-        exponent = int(mpmath.floor(mpmath.log10(magnitude)))
+        power = mpmath.log10(magnitude)
+        if abs(power) > 10 ** 12:
+            # beyond any decimal mantissa (tanh'(10^200)): only the power of ten is known, to its digits
+            shown = mpmath.nstr(power, digits)
+            sign = "-" if x < 0 else ""
+            return f"{sign}10^{shown}", rf"{sign}10^{{{_latex_e(shown)}}}", False
+        exponent = int(mpmath.floor(power))
         mantissa = x / mp.mpf(10) ** exponent
         m_text = mpmath.nstr(mantissa, digits, strip_zeros=False, min_fixed=-mpmath.inf, max_fixed=mpmath.inf)
         if m_text.lstrip("-").startswith("10"):     # 9.9996 rounded up to 10.00
@@ -100,6 +106,12 @@ def _decimal_text(x, digits: int) -> tuple[str, str, bool]:
         # keep trailing zeros only to the precision shown: 1.000 means "rounded to 4 digits"
         pass
     return text, text, False
+
+
+def _latex_e(text: str) -> str:
+    """``-8.686e+199`` as LaTeX: ``-8.686 \cdot 10^{199}``."""
+    mantissa, _, exponent = text.partition("e")
+    return rf"{mantissa} \cdot 10^{{{int(exponent)}}}" if exponent else mantissa
 
 
 def show(num: Num, digits: int = DEFAULT_DIGITS) -> Shown:

@@ -123,8 +123,11 @@ class Num:
         if other.is_zero:
             return self
         total = self._combine(other, lambda a, b: a + b, self.approx + other.approx, "add")
-        if total.exact is None and _cancelled(total.approx, self.approx, other.approx):
-            return _decide_cancelled(total)
+        if _cancelled(total.approx, self.approx, other.approx):
+            if total.exact is None:
+                return _decide_cancelled(total)
+            # the exact form is kept: SymPy evaluates it with as much precision as the cancellation needs
+            total = Num(total.exact, _exact_value_at(total.exact, WORKING_DPS), total.size)
         return total
 
     __radd__ = __add__
@@ -265,16 +268,21 @@ def _cancelled(total, a, b) -> bool:
 
 def _decide_cancelled(total: Num) -> Num:
     """Zero, or the value with its digits restored from a more precise recomputation (see the module doc)."""
+    found = None
     for dps in RAISED_DPS:
         precise = _evaluate(total, dps)
         if precise is None:
-            return total                    # a leaf without a recipe: nothing better is known
+            return total if found is None else found       # a leaf without a recipe: nothing better is known
         value, largest = precise
         with _CTX.workdps(dps):
             noise = largest * _CTX.mpf(10) ** -(dps - 8)
-            if abs(value) > noise:
-                return Num(None, +_CTX.mpf(value), 0, total.recipe)
-    return ZERO
+            stands_out = abs(value) > noise
+            all_digits = noise <= abs(value) * _CTX.mpf(10) ** -(WORKING_DPS - 8)
+        if stands_out:
+            found = Num(None, +value, 0, total.recipe)     # rounded to the working precision
+            if all_digits:
+                return found
+    return ZERO if found is None else found
 
 
 def _evaluate(num: Num, dps: int):
@@ -311,6 +319,12 @@ def _exact_value(expr):
     if expr.is_Rational:
         return _CTX.mpf(int(expr.p)) / int(expr.q)
     return _CTX.mpf(sympy.N(expr, _CTX.dps + 5))
+
+
+def _exact_value_at(expr, dps: int):
+    with _CTX.workdps(dps):
+        value = _exact_value(expr)
+    return +value
 
 
 def _run(recipe: tuple, memo: dict):

@@ -23,6 +23,21 @@ ACT = {
 }
 
 
+def activation(spec) -> tuple[str, object, object]:
+    """(name, f(a, xp), the branch below its kink at 0 or None) of a spec's activation field: a name, or a
+    table with the name and its alpha. At the kink the branch below is taken (ReLU'(0) = 0)."""
+    name = spec if isinstance(spec, str) else spec["name"]
+    if name == "leaky_relu":
+        alpha = float(eval_number(spec.get("alpha", "1/100") if isinstance(spec, dict) else "1/100"))
+        return name, lambda a, xp: xp.where(a > 0, a, alpha * a), lambda a: alpha * a
+    return name, ACT[name], (lambda a: 0.0 * a) if name == "relu" else None
+
+
+def eval_number(value) -> float:
+    from fractions import Fraction
+    return float(Fraction(str(value)))
+
+
 def _size(value) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else tuple(value)
 
@@ -52,7 +67,7 @@ def network(data: dict):
     y = np.array(data["target"]["value"], dtype=float).reshape(-1)
     n, m = _size(conv["kernel_size"])
     S, P, F = conv.get("stride", 1), conv.get("padding", 0), conv.get("filters", 1)
-    act = ACT[conv.get("activation", "relu")]
+    _name, act, below = activation(conv.get("activation", "relu"))
     pool, dropout = data.get("pooling"), data.get("dropout")
     out_act = out["activation"]
     loss_kind = out.get("loss", {"softmax": "cross_entropy", "sigmoid": "bce"}.get(out_act, "mse"))
@@ -103,7 +118,7 @@ def network(data: dict):
 
     def loss(x, p, xp=anp):
         h, size = conv_layer(x, p, xp)
-        a = xp.where(_value(h) > 1e-12 * size, h, 0.0) if conv.get("activation", "relu") == "relu" else act(h, xp)
+        a = xp.where(_value(h) > 1e-12 * size, h, below(h)) if below is not None else act(h, xp)
         if pool:
             a = pool_layer(a, xp)
         if dropout:

@@ -19,6 +19,21 @@ ACT = {
 }
 
 
+def activation(spec) -> tuple[str, object, object]:
+    """(name, f(a, xp), the branch below its kink at 0 or None) of a spec's activation field: a name, or a
+    table with the name and its alpha. At the kink the branch below is taken (ReLU'(0) = 0)."""
+    name = spec if isinstance(spec, str) else spec["name"]
+    if name == "leaky_relu":
+        alpha = float(eval_number(spec.get("alpha", "1/100") if isinstance(spec, dict) else "1/100"))
+        return name, lambda a, xp: xp.where(a > 0, a, alpha * a), lambda a: alpha * a
+    return name, ACT[name], (lambda a: 0.0 * a) if name == "relu" else None
+
+
+def eval_number(value) -> float:
+    from fractions import Fraction
+    return float(Fraction(str(value)))
+
+
 def _matrix(value, rows, cols):
     arr = np.array(value, dtype=float)
     return arr.reshape(rows, cols)
@@ -52,7 +67,7 @@ def setup(data: dict):
     params["W_hz"] = _matrix(par["W_hz"], K, H)
     params["b_z"] = np.array(par.get("b_z", [0] * K), dtype=float)
     h0 = {l: np.array(par.get("h0" if l == 1 else f"h0_{l}", [0] * H), dtype=float) for l in range(1, layers + 1)}
-    f = ACT[net.get("activation", "tanh")]
+    _name, f, _below = activation(net.get("activation", "tanh"))
     out_act = net.get("output_activation", "linear")
     loss_kind = net.get("loss", {"softmax": "cross_entropy", "sigmoid": "bce"}.get(out_act, "mse"))
     denorm = net.get("denormalise")

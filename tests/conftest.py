@@ -13,6 +13,9 @@ import pytest
 from hypothesis import Phase, settings
 
 ROOT = Path(__file__).resolve().parent.parent
+CASES = Path(__file__).resolve().parent / "cases"
+#: inputs users reported (their claims files are inputs of the tests, not tests of their own)
+collect_ignore_glob = ["cases/*"]
 
 # Property tests: reproducible in CI (the same examples every run, no example database, no shrinking
 # that could take minutes after a failure), exploring new examples on a developer's machine.

@@ -18,10 +18,19 @@ def mat(rows) -> str:
     return "[" + ", ".join(vec(r) for r in rows) + "]"
 
 
+def activation_toml(activation: str) -> str:
+    """An activation field: a name, or (given as ``{ ... }``) an inline table with its parameters."""
+    return activation if activation.startswith("{") else f'"{activation}"'
+
+
+#: Activations the property tests draw from (leaky ReLU with a slope of its own).
+ACTIVATIONS = ["tanh", "sigmoid", "relu", "identity", '{ name = "leaky_relu", alpha = 0.2 }']
+
+
 def rnn_toml(*, H, D, T, K, layers, activation, output, output_activation, loss, params, xs, ys,
              denormalise=None, tokens=None, vocabulary=None, lr=Fraction(1, 10)) -> str:
     lines = ["[example]", 'name = "random"', 'kind = "rnn"', "", "[network]", f"hidden_size = {H}",
-             f'activation = "{activation}"', f"layers = {layers}", f'output = "{output}"',
+             f"activation = {activation_toml(activation)}", f"layers = {layers}", f'output = "{output}"',
              f'output_activation = "{output_activation}"', f'loss = "{loss}"']
     if denormalise:
         lines += ["[network.denormalise]", f"y_min = {num(denormalise[0])}", f"y_max = {num(denormalise[1])}"]

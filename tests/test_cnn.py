@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from autodiff_cnn import gradients, network
 from conftest import assert_close, derive_json, run_cli
+from specgen import ACTIVATIONS, activation_toml
 from mpnp import assert_agrees, to_mp
 from symderiv import derive_text
 from symderiv.spec.load import builtin_text
@@ -265,7 +266,7 @@ def random_cnn_toml(*, image, kernel, conv_bias, stride, padding, activation, po
     n, m = len(kernel[0][0]), len(kernel[0][0][0])
     lines = ["[example]", 'name = "random"', 'kind = "cnn"', "", "[input]", f"image = {_nested(image)}", "",
              "[convolution]", f"filters = {len(kernel)}", f"kernel_size = [{n}, {m}]", f"stride = {stride}",
-             f"padding = {padding}", f'activation = "{activation}"', ""]
+             f"padding = {padding}", f"activation = {activation_toml(activation)}", ""]
     if pooling:
         mode, size, pstride = pooling
         lines += ["[pooling]", f'mode = "{mode}"', f"size = {size}", f"stride = {pstride}", ""]
@@ -293,7 +294,7 @@ def cnn_specs(draw):
     n = draw(st.integers(1, min(3, rows + 2 * padding)))
     m = draw(st.integers(1, min(3, cols + 2 * padding)))
     Ho, Wo = (rows + 2 * padding - n) // stride + 1, (cols + 2 * padding - m) // stride + 1
-    activation = draw(st.sampled_from(["relu", "sigmoid", "tanh", "identity"]))
+    activation = draw(st.sampled_from(ACTIVATIONS))
     pooling = None
     if draw(st.booleans()):
         size = draw(st.integers(1, min(2, Ho, Wo)))

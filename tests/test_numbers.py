@@ -54,3 +54,43 @@ def test_multiplying_by_exact_zero_is_exact_zero():
     x = Num.from_approx(mpmath.mpf("0.123"))
     assert (x * ZERO).is_zero and (ZERO * x).is_zero
     assert not Num.from_approx(mpmath.mpf("1e-40")).is_zero
+
+
+# -- exact zeros from sums that cancel, and no zero that is not one ---------------------------------------
+def _inexact(x: Num) -> Num:
+    """A value whose exact form grew too long to keep (only its 60 digits and how they were computed)."""
+    for _ in range(6):
+        x = num_tanh(Num.rational("0.3") + Num.rational("0.2") * x)
+    assert x.exact is None
+    return x
+
+
+def test_a_sum_that_cancels_exactly_is_exact_zero():
+    t = _inexact(Num.rational("1/3"))
+    assert t.exact is None
+    s = (t * Num.rational(3) + t * Num.rational(-1)) - t * Num.rational(2)
+    assert s.is_zero and s.exact == 0
+
+
+def test_a_tiny_sum_that_is_not_zero_keeps_its_digits():
+    """1 − t² with t = tanh(100) without its exact form: 60 digits give 0, the truth is 5.5e-87."""
+    t = num_tanh(Num.rational(100))
+    t = Num(None, t.approx, 0, ("fn", mpmath_tanh_in_context, Num.rational(100)))
+    d = Num.rational(1) - t * t
+    mpmath.mp.dps = 80
+    assert not d.is_zero
+    assert abs(d.approx - mpmath.sech(100) ** 2) <= mpmath.sech(100) ** 2 * mpmath.mpf("1e-50")
+
+
+def mpmath_tanh_in_context(v):
+    from symderiv.numbers import mp
+    return mp.tanh(v)
+
+
+def test_nums_pickle_with_their_digits():
+    import pickle
+    t = _inexact(Num.rational("2/7"))
+    back = pickle.loads(pickle.dumps([t, num_tanh(Num.rational(9)), Num.rational("3/5")]))
+    assert back[0].approx == t.approx and back[0].exact is None
+    assert back[1].exact == sympy.tanh(9) and back[2].exact == sympy.Rational(3, 5)
+    assert (back[0] + back[2]).approx == (t + Num.rational("3/5")).approx

@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import mpmath
 import numpy as np
+import sympy
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,8 +15,9 @@ from hypothesis import strategies as st
 from autodiff_rnn import gradients, setup
 from conftest import assert_close, derive_json
 from mpnp import assert_agrees
-from specgen import rnn_toml
+from specgen import ACTIVATIONS, rnn_toml
 from symderiv import derive_text
+from symderiv.numbers import Num
 from symderiv.spec.load import builtin_text
 from symderiv.verify import verify
 
@@ -153,7 +155,7 @@ def rnn_specs(draw):
     D = draw(st.integers(1, 3))
     T = draw(st.integers(1, 4))
     layers = draw(st.integers(1, 2))
-    activation = draw(st.sampled_from(["tanh", "sigmoid", "relu", "identity"]))
+    activation = draw(st.sampled_from(ACTIVATIONS))
     output = draw(st.sampled_from(["last", "every"]))
     out_act, loss = draw(st.sampled_from([("linear", "mse"), ("linear", "sse"), ("softmax", "cross_entropy"),
                                           ("softmax", "mse"), ("sigmoid", "bce"), ("sigmoid", "bce_mean"),
@@ -204,3 +206,16 @@ def test_step_count_is_linear_in_sequence_length():
                                         ys=[[Fraction(1)]])))
     n10, n20, n30 = count(10), count(20), count(30)
     assert n30 - n20 == n20 - n10 > 0
+
+
+@pytest.mark.parametrize("alpha", ["0.2", "1/3"])
+def test_leaky_relu_rnn_agrees_with_autograd(alpha):
+    """Leaky ReLU with its slope as a spec parameter, against autograd's own where(a > 0, a, αa)."""
+    text = builtin_text("rnn-text").replace('activation = "tanh"', f'activation = {{ name = "leaky_relu", alpha = "{alpha}" }}')
+    assert "leaky_relu" in text
+    d = derive_text(text)
+    assert verify(d).passed
+    _autograd_check(text, {s.name: s.floats for s in d.steps if s.kind == "gradient"})
+    # a_1 = 0.5 > 0 has slope 1; a_2 = −0.4 + 0.2·h_1 < 0 has the slope alpha
+    assert d["a_1"].value[0].exact == sympy.Rational(1, 2) and d["dh_1/da_1"].value[0].exact == 1
+    assert d["a_2"].value[0] < Num.rational(0) and d["dh_2/da_2"].value[0].exact == sympy.Rational(alpha)

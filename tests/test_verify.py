@@ -59,14 +59,28 @@ def test_probe_indices_spread_and_cover_small_tensors():
     assert len(big) == 48 and big[0] == (0, 0) and big[-1] == (9, 675)
 
 
-def test_values_beyond_float64_are_refused(tmp_path):
+def test_huge_inputs_are_verified_where_float64_holds_them(tmp_path):
+    """x_1 = 1e200 saturates tanh (its derivative is 10^(−8.7e199)); the loss and the gradients are
+    ordinary numbers, so the example derives and is verified (a valid input is never refused)."""
     from conftest import run_cli
     spec = tmp_path / "huge.toml"
     spec.write_text('[example]\nname = "huge"\nkind = "rnn"\n[network]\nhidden_size = 1\n[input]\n'
                     'sequence = [1e200, 2]\n[target]\nvalue = 1\n[parameters]\nW_xh = [[1]]\nW_hh = [[1]]\n'
                     'W_hz = [[1]]\n[training]\nlearning_rate = 0.1\n')
     proc = run_cli("derive", spec)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert "10^-8.686e+199" in proc.stdout
+
+
+def test_a_loss_beyond_float64_is_refused(tmp_path):
+    """L ≈ 1e400 has no float64 value at all: the independent check cannot be made; one line, exit 2."""
+    from conftest import run_cli
+    spec = tmp_path / "huge.toml"
+    spec.write_text('[example]\nname = "huge"\nkind = "rnn"\n[network]\nhidden_size = 1\n[input]\n'
+                    'sequence = [1, 2]\n[target]\nvalue = 1\n[parameters]\nW_xh = [[1]]\nW_hh = [[1]]\n'
+                    'W_hz = [[1e200]]\n[training]\nlearning_rate = 0.1\n')
+    proc = run_cli("derive", spec)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == ("symderiv: error: x_1 reaches about 1e200: values beyond 1e150 cannot be "
+    assert proc.stderr.strip() == ("symderiv: error: L reaches about 1e399: values beyond 1e150 cannot be "
                                    "verified by the independent float64 check (their products overflow); "
                                    "scale the example's numbers down")

@@ -185,14 +185,14 @@ def num_function(expr: sympy.Expr, stable: sympy.Expr | None = None):
 
 
 def _certain(f):
-    """``f`` evaluated at rising precision until two precisions agree to :data:`_AGREE_DIGITS` digits."""
+    """``f`` evaluated at rising precision until two precisions agree to :data:`_AGREE_DIGITS` digits (a
+    zero agrees with nothing: it may be all that is left after a cancellation, as 1 − tanh²(100) is)."""
     def value(v):
-        base = mp.dps
         result = f(v)
         for extra in (20, 60, 180, 540):
-            with mp.workdps(base + extra):
+            with mp.workdps(mp.dps + extra):
                 better = f(v)
-            if better == result or abs(better - result) <= abs(better) * mp.mpf(10) ** -_AGREE_DIGITS:
+            if better != 0 and abs(better - result) <= abs(better) * mp.mpf(10) ** -_AGREE_DIGITS:
                 return +better
             result = better
         return +result

@@ -86,16 +86,22 @@ def softmax(z, z_mag):
     return y, y + y * (z_mag + np.sum(y * z_mag, axis=-1, keepdims=True))
 
 
+def _logsumexp(z):
+    """log Σ e^{z} over the last axis (kept), shifted by the largest entry."""
+    top = np.max(z, axis=-1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return top + np.log(np.sum(np.exp(z - top), axis=-1, keepdims=True))
+
+
 def log_probabilities(activation: str, z, p):
     """(log ŷ, log(1 − ŷ)) from the logits where ŷ = softmax(z) or σ(z): a saturated unit's 1 − ŷ has lost
     its digits in float64, its logarithm taken from z has not."""
     with np.errstate(divide="ignore"):
         if activation == "softmax":
-            top = z.max(axis=-1, keepdims=True)
-            log_p = z - top - np.log(np.sum(np.exp(z - top), axis=-1, keepdims=True))
-            # log(1 − p) = log(Σ_{j≠k} e^{z_j}) − log Σ e^{z}
-            log_q = np.log(np.maximum(-np.expm1(log_p), 0.0))
-            return log_p, log_q
+            lse = _logsumexp(z)
+            # log(1 − p_k) = log Σ_{j≠k} e^{z_j} − log Σ_j e^{z_j}: no 1 − p that rounds to 0
+            others = np.where(np.eye(z.shape[-1], dtype=bool), -np.inf, z[..., None, :])
+            return z - lse, _logsumexp(others)[..., 0] - lse
         if activation == "sigmoid":
             return -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)
         return np.log(p), np.log1p(-p)
@@ -115,19 +121,23 @@ def loss(kind: str, activation: str, p, y, z):
     return terms.sum(axis=-1) if kind == "bce" else terms.sum(axis=-1) / K
 
 
-def loss_magnitude(kind: str, p, p_mag, y) -> float:
+def loss_magnitude(kind: str, p, p_mag, y, log_p=None, log_q=None) -> float:
     if kind in ("mse", "sse"):
         return float(np.sum((np.abs(p) + p_mag + np.abs(y)) ** 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.abs(np.log(p)) + p_mag / p
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_p = np.log(p) if log_p is None else log_p
+        log_q = np.log1p(-p) if log_q is None else log_q
+        terms = np.abs(log_p) + p_mag / p
         if kind != "cross_entropy":
-            terms = terms + np.abs(np.log1p(-p)) + p_mag / (1 - p)
+            terms = terms + np.abs(log_q) + p_mag * np.exp(-log_q)
     return float(np.nansum(np.where(np.isfinite(terms), terms, 0.0)))
 
 
-def loss_gradient(kind: str, p, p_mag, y):
-    """∂L/∂ŷ and its magnitude."""
+def loss_gradient(kind: str, p, p_mag, y, q=None):
+    """∂L/∂ŷ and its magnitude; ``q`` is 1 − ŷ where it is known from the logits (a saturated ŷ rounds
+    to 1 in float64, its 1 − ŷ taken from z does not)."""
     K = p.shape[-1]
+    q = 1 - p if q is None else q
     diff_mag = p_mag + np.abs(y)
     if kind in ("mse", "sse"):
         n = K if kind == "mse" else 1
@@ -136,8 +146,9 @@ def loss_gradient(kind: str, p, p_mag, y):
         g = np.where(y > 0, -y / p, 0.0)
         return g, np.abs(g) * (1 + p_mag / p)
     n = K if kind == "bce_mean" else 1
-    g = (p - y) / (p * (1 - p)) / n
-    return g, (diff_mag + np.abs(p - y)) / (p * (1 - p)) / n
+    # (ŷ − y)/(ŷ(1 − ŷ)) = (1 − y)/(1 − ŷ) − y/ŷ, with 1 − ŷ from the logits
+    g = ((1 - y) / q - y / p) / n
+    return g, (diff_mag + np.abs(p - y)) / (p * q) / n
 
 
 # -- convolution and pooling --------------------------------------------------------------------------

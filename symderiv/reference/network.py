@@ -210,7 +210,8 @@ def _head_forward(head: Head, env: _Env, names, time=None) -> None:
     else:
         p, p_mag = z, z_mag
     loss = F.loss(head.loss, head.activation, p, y, z)
-    env.put(names.loss, loss, F.loss_magnitude(head.loss, p, p_mag, y) if np.ndim(loss) == 0 else 0.0)
+    log_p, log_q = F.log_probabilities(head.activation, z, p) if head.loss not in ("mse", "sse") else (None, None)
+    env.put(names.loss, loss, F.loss_magnitude(head.loss, p, p_mag, y, log_p, log_q) if np.ndim(loss) == 0 else 0.0)
 
 
 def _head_backward(head: Head, env: _Env, names) -> str:
@@ -225,7 +226,8 @@ def _head_backward(head: Head, env: _Env, names) -> str:
         n = K if head.loss == "bce_mean" else 1
         env.put(f"dL/d{names.z}", (p - y) / n, (p_mag + np.abs(y)) / n)
         return f"dL/d{names.z}"
-    g, g_mag = F.loss_gradient(head.loss, p, p_mag, y)
+    q = np.exp(F.log_probabilities(head.activation, z, p)[1]) if head.loss in ("bce", "bce_mean") else None
+    g, g_mag = F.loss_gradient(head.loss, p, p_mag, y, q)
     if not has_yhat:
         env.put(f"dL/d{names.z}", g, g_mag)
         return f"dL/d{names.z}"

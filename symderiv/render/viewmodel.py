@@ -470,9 +470,8 @@ def check_rows(derivation: Derivation, verification, where: str) -> list[CheckRo
             npv = float(np.asarray(check.numpy)[index]) if np.ndim(check.numpy) else float(check.numpy)
             fdv = float(np.asarray(check.fd)[index]) if check.fd is not None and np.ndim(check.fd) else (
                 float(check.fd) if check.fd is not None else float("nan"))
-            ref = float(num.approx)
-            rel_np = _rel(ref, npv)
-            rel_fd = _rel(ref, fdv) if fdv == fdv else float("nan")
+            rel_np = float(check.rel[index]) if check.rel is not None else _rel(float(num.approx), npv)
+            rel_fd = float(check.fd_rel[index]) if check.fd_rel is not None else float("nan")
             entry = symbol if not shape or step.value.size == 1 else \
                 rf"\left[{symbol}\right]_{{{','.join(str(i + 1) for i in index)}}}"
             rows.append(CheckRow(Tex(entry), exact_val, _float_tex(npv), _float_tex(fdv, 7), _rel_tex(rel_np),
@@ -558,9 +557,10 @@ def example_view(derivation: Derivation, verification, lints=(), digits: int = 4
                          f"computation (largest relative difference {summary_ok['numpy']['max_rel_diff']:.1e}); "
                          f"{summary_ok['finite_differences']['elements_probed']} gradient entries agree with "
                          f"central finite differences (largest relative difference "
-                         f"{summary_ok['finite_differences']['max_rel_diff']:.1e}). A central difference is "
-                         "accurate to about 1e-8 in absolute terms, so a tiny gradient shows a large relative "
-                         "difference there while agreeing in every digit the difference can resolve.")
+                         f"{summary_ok['finite_differences']['max_rel_diff']:.1e}). A central difference resolves about "
+                         "1e-8 of the loss, so its differences are measured against that where both values "
+                         "are smaller; the NumPy differences, against the size of the terms a value is "
+                         "computed from where float64 rounding is all that separates them.")
     return ExampleView(
         name=ex["name"], title=ex.get("title") or ex["name"], description=ex.get("description") or "",
         kind=ex["kind"], facts=figures.facts_for(derivation), given=given_rows(derivation, digits, where),
