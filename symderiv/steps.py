@@ -14,7 +14,7 @@ above receives three contributions, and one step sums them with the chain rule w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 from enum import StrEnum
 

@@ -23,7 +23,7 @@ from symderiv.render import latexnum
 from symderiv.render.env import environment
 from symderiv.render.escape import Tex, check_math, escape_tex
 from symderiv.render.layout import FRAME_HEIGHT, frames_for, split_tall
-from symderiv.render.viewmodel import Section, example_view
+from symderiv.render.viewmodel import example_view
 from symderiv.verify import verify
 
 mpmath.mp.dps = 40

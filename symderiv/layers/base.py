@@ -35,11 +35,6 @@ def at_time(symbol: str, t) -> str:
     return rf"\left.{symbol}\right|_{{t={t}}}"
 
 
-def escaped(latex: str) -> str:
-    """LaTeX made safe inside a formula pattern (braces doubled)."""
-    return latex.replace("{", "{{").replace("}", "}}")
-
-
 def nums(nested):
     """Exact Nums from nested lists of rationals."""
     if isinstance(nested, list):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from symderiv.layers.base import Layer, Param, at_time, d, escaped, nums
+from symderiv.layers.base import Layer, Param, at_time, d, nums
 from symderiv.steps import Kind
 
 
@@ -158,5 +158,3 @@ def _backward_role(b, name: str) -> str:
     op = b.contributions(name)[0].op if b.contributions(name) else ""
     return {"hadamard": "back through the activation"}.get(op, "")
 
-
-__all__ = ["ElmanCell", "Recurrent", "escaped"]

@@ -8,13 +8,12 @@ ReLU or not chosen by max pooling) are skipped.
 
 from __future__ import annotations
 
-from fractions import Fraction
 
 import numpy as np
 import sympy
 
 from symderiv import tensors
-from symderiv.numbers import ONE, ZERO, Num
+from symderiv.numbers import ONE, Num
 from symderiv.ops.core import G, Local, Op, Vjp
 from symderiv.ops.linear import exact_arrays as _exact_arrays
 
