@@ -201,8 +201,9 @@ def exploding(derivation) -> list[Lint]:
 def scale_mismatch(derivation) -> list[Lint]:
     """Raw inputs fed into a network whose output is min-max normalised."""
     out = []
-    predictions = [names.yhat for head in derivation.layers_of(Head) if head.denormalise
-                   for names in head.outputs.values()]
+    # one note per network: the first output stands for every time step's
+    predictions = [next(iter(head.outputs.values())).yhat for head in derivation.layers_of(Head)
+                   if head.denormalise and head.outputs]
     for step in (derivation[name] for name in predictions):
         lo, hi = (derivation[n].value[()] for n in step.inputs[1:3])
         inputs = [s for s in derivation.of_kind(Kind.INPUT)
@@ -231,10 +232,12 @@ def loss_mismatch(derivation) -> list[Lint]:
         reason = MISMATCHES.get((head.activation, loss.family))
         if not reason:
             continue
-        for names in head.outputs.values():
+        losses = tuple(names.loss for names in head.outputs.values())
+        if losses:
             out.append(Lint("loss-mismatch", f"Loss and output activation do not match: "
-                            f"{loss.words} after {head.activation}. {reason}", (names.loss,)))
+                            f"{loss.words} after {head.activation}. {reason}", losses))
     return out
+
 
 # (output activation op, loss family) -> why the pair teaches the wrong habit
 MISMATCHES = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from symderiv.layers.base import nums
+from symderiv.layers.base import Pass, d, nums
 from symderiv.layers.head import Head, HeadNames
 from symderiv.layers.recurrent import Recurrent
 from symderiv.numbers import Num
@@ -32,43 +32,125 @@ class Given:
 
 @dataclass
 class FeedForward:
-    """x → layers → head."""
+    """x → layers → head, for one example or a batch, over one or several gradient-descent steps.
+
+    With a batch the loss is the mean (or sum) of the examples' losses, each example's gradient reaches
+    the parameters as a contribution of its own, and their mean (or sum) is the gradient. Without a head
+    (``upstream`` given) the network's output gradient ∂L/∂output is given instead of a loss.
+    """
 
     example: dict
     ops: OpTable
-    input: Given
+    inputs_given: list                  # Given per example
     layers: list
     head: Head
-    outputs: HeadNames
-    target: Given
+    outputs: HeadNames                  # base names of z, ŷ, y, L
+    targets_given: list                 # Given per example (empty without a head)
     learning_rate: object
     learning_rate_symbol: str = r"\eta"
     model: object = None
+    steps: int = 1
+    reduction: str = "mean"             # over a batch: "mean" | "sum"
+    upstream: list = field(default_factory=list)   # Given per example: ∂L/∂output, for a network without a head
+    passes: list = field(default_factory=list)     # the passes made (the float64 reference repeats them)
+
+    @property
+    def batch(self) -> bool:
+        return len(self.inputs_given) > 1
 
     def all_layers(self) -> list:
         return self.layers + [self.head]
 
-    def forward(self, b) -> None:
-        current = self.input.name
-        for layer in self.layers:
-            current = layer.forward(b, current, self.head.loss_symbol)
-        self.head.forward(b, current, self.target.name, self.outputs)
-
-    def backward(self, b) -> None:
-        grad = self.head.backward(b, self.outputs)
-        for layer in reversed(self.layers):
-            grad = layer.backward(b, grad, self.head.loss_symbol)
-            if grad is None:
-                break
-
     def inputs(self) -> list[Given]:
-        return [self.input]
+        return list(self.inputs_given) + list(self.upstream)
 
     def targets(self) -> list[Given]:
-        return [self.target]
+        return list(self.targets_given)
 
-    def totals(self, b) -> None:
-        """Every parameter here is used once: its gradient was written by its layer."""
+    def __post_init__(self):
+        # the head records how the network was run, for the float64 reference that repeats it
+        self.head.examples = len(self.inputs_given)
+        self.head.descent_steps = self.steps
+        self.head.reduction = self.reduction
+        self.head.given_gradient = bool(self.upstream)
+        self.head.outputs_base = self.outputs
+
+    def _pass(self, n: int | None, step: int, params: dict) -> Pass:
+        return Pass(n, step, params, self.head.loss_symbol, self.batch)
+
+    def _head_names(self, ctx: Pass) -> HeadNames:
+        o = self.outputs
+        given = Pass(ctx.example, 1)          # targets and given gradients do not change from step to step
+        return HeadNames(ctx.name(o.z), ctx.symbol(o.z_symbol), ctx.name(o.yhat), ctx.symbol(o.yhat_symbol),
+                         given.name(o.y), ctx.name(o.loss) if self.batch else o.loss + ctx.suffix,
+                         ctx.symbol(o.loss_symbol))
+
+    def run(self, b, forward_only: bool) -> None:
+        params = {p.name: p.name for layer in self.layers for p in layer.parameters()}
+        examples = list(range(1, len(self.inputs_given) + 1)) if self.batch else [None]
+        for step in range(1, self.steps + 1):
+            b.defaults = {"descent": step}
+            passes = [self._pass(n, step, dict(params)) for n in examples]
+            self.passes.extend(passes)
+            for ctx in passes:
+                current = self.inputs_given[0].name if ctx.example is None else "x"
+                for layer in self.layers:
+                    current = layer.forward(b, ctx, current)
+                if not self.upstream:
+                    self.head.forward(b, ctx.name(current), self._head_names(ctx).y, self._head_names(ctx))
+            if self.batch and not self.upstream:
+                self._total_loss(b, passes, step)
+            if forward_only:
+                break
+            for ctx in passes:
+                grad = self._upstream(b, ctx)
+                for layer in reversed(self.layers):
+                    grad = layer.backward(b, ctx, grad)
+                    if grad is None:
+                        break
+            if self.batch:
+                self._totals(b, passes, step)
+            params = self._update(b, params, step)
+        b.defaults = {}
+
+    def _upstream(self, b, ctx: Pass) -> str:
+        if self.upstream:
+            return Pass(ctx.example, 1).name(f"dL/d{self.outputs.z}")
+        return self.head.backward(b, self._head_names(ctx))
+
+    def _total_loss(self, b, passes: list, step: int) -> None:
+        suffix = Pass(None, step).suffix
+        op = "mean" if self.reduction == "mean" else "sum"
+        b.compute("L" + suffix, self.head.loss_symbol, Kind.LOSS, op, [self._head_names(c).loss for c in passes],
+                  owner=self.head.id, role="loss of the batch: the mean over its examples" if op == "mean"
+                  else "loss of the batch: the sum over its examples")
+
+    def _totals(self, b, passes: list, step: int) -> None:
+        suffix = Pass(None, step).suffix
+        L = self.head.loss_symbol
+        for layer in self.layers:
+            for p in layer.parameters():
+                parts = [name for ctx in passes for name in ctx.grads.get(p.name, [])]
+                if not parts:
+                    continue
+                symbol = b[passes[0].param(p.name)].symbol
+                op = "mean" if self.reduction == "mean" else "sum"
+                over = rf"\frac{{1}}{{{len(passes)}}}\sum_{{n}}" if op == "mean" else r"\sum_{n}"
+                b.compute(f"dL/d{p.name}{suffix}", d(L, symbol), Kind.GRADIENT, op, parts, parameter=p.name,
+                          chain=(rf"{over} {d(L + '^{[n]}', symbol)}",), owner=layer.id,
+                          role="the batch's gradient: the mean of the examples'" if op == "mean"
+                          else "the batch's gradient: the sum of the examples'")
+
+    def _update(self, b, params: dict, step: int) -> dict:
+        updated = {}
+        suffix = Pass(None, step).suffix
+        for name, current in params.items():
+            old = b[current]
+            new = current + "'"
+            b.compute(new, f"{old.symbol}'", Kind.UPDATE, "sgd", [current, "eta", f"dL/d{name}{suffix}"],
+                      parameter=name, role="one gradient-descent step")
+            updated[name] = new
+        return updated
 
 
 @dataclass
@@ -113,21 +195,25 @@ class Sequence:
                       note="The losses of all time steps are summed.", owner=self.head.id,
                       role="total loss: the sum over time")
 
-    def backward(self, b) -> None:
+    def run(self, b, forward_only: bool) -> None:
+        self.forward(b)
+        if forward_only:
+            return
         for t in self.output_times:
             grad = self.head.backward(b, self.outputs[t], time=t)
             self.output_layer.backward_at(b, t, grad, self.outputs[t])
         for t in range(self.recurrent.steps, 0, -1):
             self.recurrent.backward_at(b, t)
-
-    def totals(self, b) -> None:
         self.output_layer.totals(b, self.output_times, self.outputs)
         self.recurrent.totals(b)
+        for step in [s for s in b.steps if s.kind == Kind.PARAMETER]:
+            b.compute(f"{step.name}'", f"{step.symbol}'", Kind.UPDATE, "sgd", [step.name, "eta", f"dL/d{step.name}"],
+                      layer=step.layer, parameter=step.name, role="one gradient-descent step")
 
 
 def derive(network, forward_only: bool = False) -> Derivation:
-    """All steps of the network's example; ``forward_only`` stops after the loss (cheap, for sampling
-    exam variants). The network's layers keep the records of what they made."""
+    """All steps of the network's example; ``forward_only`` stops after the (first) loss (cheap, for
+    sampling exam variants). The network's layers keep the records of what they made."""
     b = Builder(network.ops)
     for given in network.inputs():
         b.given(given.name, given.symbol, Kind.INPUT, nums(given.value), time=given.time, token=given.token)
@@ -140,13 +226,7 @@ def derive(network, forward_only: bool = False) -> Derivation:
         layer.constants(b)
     for layer in network.all_layers():
         layer.sizes(b)
-    network.forward(b)
-    if not forward_only:
-        network.backward(b)
-        network.totals(b)
-        for step in [s for s in b.steps if s.kind == Kind.PARAMETER]:
-            b.compute(f"{step.name}'", f"{step.symbol}'", Kind.UPDATE, "sgd", [step.name, "eta", f"dL/d{step.name}"],
-                      layer=step.layer, parameter=step.name, role="one gradient-descent step")
+    network.run(b, forward_only)
     return b.build(network.example, network.model, tuple(network.all_layers()))
 
 

@@ -14,7 +14,7 @@ above receives three contributions, and one step sums them with the chain rule w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 from enum import StrEnum
 
@@ -72,6 +72,7 @@ class Step:
     parameter: str | None = None
     token: str | None = None
     axes: tuple[str, ...] = ()
+    descent: int = 1              # which gradient-descent step the value belongs to (several: steps = k)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -173,6 +174,7 @@ class Builder:
         self._steps: list[Step] = []
         self._index: dict[str, Step] = {}
         self._contributions: dict[str, list[Contribution]] = {}
+        self.defaults: dict = {}      # fields every step recorded now gets (the descent step being worked)
 
     def __getitem__(self, name: str) -> Step:
         return self._index[name]
@@ -262,6 +264,8 @@ class Builder:
         return self.compute(name, symbol, kind, op, inputs, chain=chain, **extra)
 
     def _record(self, step: Step) -> Step:
+        if self.defaults:
+            step = replace(step, **{k: v for k, v in self.defaults.items() if getattr(step, k) == Step.__dataclass_fields__[k].default})
         if step.name in self._index:
             raise ValueError(f"duplicate step name {step.name!r}")
         self._steps.append(step)

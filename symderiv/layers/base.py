@@ -8,9 +8,10 @@ the derivation the same record tells figures and the float64 reference which ste
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from symderiv.numbers import Num
+from symderiv.steps import Kind
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,58 @@ def nums(nested):
     if isinstance(nested, list):
         return [nums(v) for v in nested]
     return Num.rational(nested)
+
+
+@dataclass
+class Pass:
+    """One example of a batch in one gradient-descent step: how the steps made for it are named.
+
+    With one example and one step every name is the plain one (``z1``); otherwise a suffix says which
+    (``z1(n=2)``, ``z1(step=2)``, ``z1(n=2,step=2)``) and the symbols carry the example in brackets
+    (``z^{(1)[2]}``, as layer ``(l)`` and example ``[n]`` are written together). ``params`` maps each
+    parameter to the step holding its value in this descent step (``W1'`` in step 2); ``grads`` collects
+    what reaches each parameter from this example (summed over the batch afterwards).
+    """
+
+    example: int | None = None
+    step: int = 1
+    params: dict = field(default_factory=dict)
+    loss_symbol: str = "L"
+    batch: bool = False
+    grads: dict = field(default_factory=dict)
+
+    @property
+    def suffix(self) -> str:
+        parts = ([f"n={self.example}"] if self.example is not None else []) + \
+            ([f"step={self.step}"] if self.step > 1 else [])
+        return f"({','.join(parts)})" if parts else ""
+
+    def name(self, base: str) -> str:
+        return base + self.suffix
+
+    def symbol(self, symbol: str) -> str:
+        return symbol if self.example is None else f"{{{symbol}}}^{{[{self.example}]}}"
+
+    def param(self, name: str) -> str:
+        return self.params.get(name, name)
+
+    @property
+    def L(self) -> str:
+        """The loss this pass differentiates: L, or the example's own L^[n] in a batch."""
+        return self.symbol(self.loss_symbol)
+
+    def param_gradient(self, b, p: "Param", op: str, inputs, chain: tuple, **extra):
+        """What reaches parameter ``p`` from this pass: its gradient itself, or (in a batch) this
+        example's contribution, summed over the examples afterwards."""
+        symbol = b[self.param(p.name)].symbol
+        if not self.batch:
+            name = f"dL/d{p.name}" + self.suffix
+            return b.compute(name, d(self.L, symbol), Kind.GRADIENT, op, inputs, chain=chain, parameter=p.name,
+                             **extra)
+        step = b.compute(f"dL/d{p.name}" + self.suffix, d(self.L, symbol), Kind.BACKWARD, op, inputs, chain=chain,
+                         parameter=p.name, **extra)
+        self.grads.setdefault(p.name, []).append(step.name)
+        return step
 
 
 class Layer:

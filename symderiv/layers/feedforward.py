@@ -1,10 +1,11 @@
 """The layers of a feed-forward network: dense, activation, convolution, pooling, dropout, flatten.
 
-Each turns the name of its input step into the name of its output step (``forward``) and, going back,
-the name of ∂L/∂output into ∂L/∂input (``backward``), by the backward rules of the operations it
-used (:meth:`~symderiv.steps.Builder.backprop`). Steps hold whole tensors (a feature map is every
-filter's map at once); a layer's record (which step is its output, which kernel it used, which cells
-the pooling chose) is what figures and the float64 reference read.
+Each turns the (base) name of its input into the name of its output (``forward``) and, going back, the
+name of ∂L/∂output into ∂L/∂input (``backward``), by the backward rules of the operations it used
+(:meth:`~symderiv.steps.Builder.backprop`). A :class:`~symderiv.layers.base.Pass` says which example of
+a batch and which descent step the steps belong to, and so how they are named. Steps hold whole tensors
+(a feature map is every filter's map at once); a layer's record (which step is its output, which kernel
+it used, which cells the pooling chose) is what figures and the float64 reference read.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from symderiv.layers.base import Layer, Param, at_time, d, nums
+from symderiv.layers.base import Layer, Param, Pass, at_time, d, nums
 from symderiv.numbers import Num
 from symderiv.ops.conv import pool_choices
 from symderiv.steps import Kind
@@ -23,44 +24,58 @@ from symderiv.steps import Kind
 MAX_LISTED_POSITIONS = 36
 
 
+def _given_parameters(b, params) -> None:
+    for p in params:
+        b.given(p.name, p.symbol, Kind.PARAMETER, nums(p.value))
+
+
 @dataclass
 class Dense(Layer):
-    """z = W x + b (W is out × in: one row per unit)."""
+    """z = W x + b (W is out × in: one row per unit); without a bias, z = W x."""
 
     id: str
     weight: Param
-    bias: Param
-    output: str                          # step name of z
+    bias: Param | None
+    output: str                          # base step name of z
     output_symbol: str
     op: str = "dense"
     topic: str = "dense"
     weight_note: str = ""
-    input: str = ""                      # filled by forward
-    gradient_steps: dict = field(default_factory=dict)
+    input_gradient: bool = True          # pass the gradient on to the input (not for a network's input)
+    input: str = ""                      # filled by forward (base name)
 
     def parameters(self):
-        return [self.weight, self.bias]
+        return [self.weight] + ([self.bias] if self.bias else [])
 
     def given(self, b):
-        for p in (self.weight, self.bias):
-            b.given(p.name, p.symbol, Kind.PARAMETER, nums(p.value))
+        _given_parameters(b, self.parameters())
 
-    def forward(self, b, x: str, L: str) -> str:
+    def forward(self, b, ctx: Pass, x: str) -> str:
         self.input = x
-        b.compute(self.output, self.output_symbol, Kind.FORWARD, self.op, [self.weight.name, x, self.bias.name],
+        if self.bias is not None:
+            op, inputs = self.op, [ctx.param(self.weight.name), ctx.name(x), ctx.param(self.bias.name)]
+        else:
+            op, inputs = "matvec", [ctx.param(self.weight.name), ctx.name(x)]
+        b.compute(ctx.name(self.output), ctx.symbol(self.output_symbol), Kind.FORWARD, op, inputs,
                   role="dense layer" if self.op == "dense" else "output layer", topic=self.topic, owner=self.id)
         return self.output
 
-    def backward(self, b, grad: str, L: str) -> str:
-        z = b[self.output]
-        for index, p, note in ((0, self.weight, self.weight_note), (2, self.bias, "")):
-            op, inputs = b.backprop(self.output, index, grad)
-            b.compute(f"dL/d{p.name}", d(L, p.symbol), Kind.GRADIENT, op, inputs, chain=(d(L, z.symbol), d(z.symbol, p.symbol)),
-                      parameter=p.name, note=note, owner=self.id,
-                      role="contribution to a weight gradient" if op == "outer" else "contribution to a bias gradient")
-        x = b[self.input]
-        b.contribute(self.input, self.output, 1, grad, (d(L, z.symbol), d(z.symbol, x.symbol)))
-        return b.gradient(self.input, f"dL/d{self.input}", d(L, x.symbol), Kind.BACKWARD, owner=self.id,
+    def backward(self, b, ctx: Pass, grad: str) -> str | None:
+        out = ctx.name(self.output)
+        z = b[out]
+        L = ctx.L
+        indices = [(0, self.weight, self.weight_note)] + ([(2, self.bias, "")] if self.bias is not None else [])
+        for index, p, note in indices:
+            op, inputs = b.backprop(out, index, grad)
+            ctx.param_gradient(b, p, op, inputs, (d(L, z.symbol), d(z.symbol, b[ctx.param(p.name)].symbol)),
+                               note=note, owner=self.id,
+                               role="contribution to a weight gradient" if op == "outer" else
+                               "contribution to a bias gradient")
+        if not self.input_gradient:
+            return None
+        x = b[ctx.name(self.input)]
+        b.contribute(x.name, out, 1, grad, (d(L, z.symbol), d(z.symbol, x.symbol)))
+        return b.gradient(x.name, f"dL/d{x.name}", d(L, x.symbol), Kind.BACKWARD, owner=self.id,
                           role="gradient flowing back").name
 
 
@@ -78,23 +93,25 @@ class Activation(Layer):
     derivative_note: str = ""
     blocking_note: str = ""              # below ∂L/∂h: where the gradient is let through
     params: tuple = ()                   # the activation's parameters: (name, exact value)
+    formula: str = ""                    # a user's formula (its source text), for the float64 reference
     input: str = ""
+    topic: str = "activation"
 
-    def forward(self, b, x: str, L: str) -> str:
+    def forward(self, b, ctx: Pass, x: str) -> str:
         self.input = x
-        b.compute(self.output, self.output_symbol, Kind.FORWARD, self.op, [x], formula=self.forward_pattern,
-                  role=_activation_role(self.op), topic="activation", owner=self.id)
+        b.compute(ctx.name(self.output), ctx.symbol(self.output_symbol), Kind.FORWARD, self.op, [ctx.name(x)],
+                  formula=self.forward_pattern, role=_activation_role(self.op), topic=self.topic, owner=self.id)
         return self.output
 
-    def backward(self, b, grad: str, L: str) -> str:
-        out, x = b[self.output], b[self.input]
-        local = (f"d{self.output}/d{self.input}", d(out.symbol, x.symbol))
-        op, inputs = b.backprop(self.output, 0, grad, local=local, formula=self.derivative_pattern,
-                                note=self.derivative_note, owner=self.id,
-                                role=_derivative_role(self.op))
-        return b.compute(f"dL/d{self.input}", d(L, x.symbol), Kind.BACKWARD, op, inputs,
-                         chain=(d(L, out.symbol), d(out.symbol, x.symbol)), note=self.blocking_note, owner=self.id,
-                         role="back through the activation").name
+    def backward(self, b, ctx: Pass, grad: str) -> str:
+        out, x = b[ctx.name(self.output)], b[ctx.name(self.input)]
+        local = (f"d{out.name}/d{x.name}" if not ctx.suffix else f"d{self.output}/d{self.input}{ctx.suffix}",
+                 d(out.symbol, x.symbol))
+        op, inputs = b.backprop(out.name, 0, grad, local=local, formula=self.derivative_pattern,
+                                note=self.derivative_note, owner=self.id, role=_derivative_role(self.op))
+        return b.compute(f"dL/d{x.name}", d(ctx.L, x.symbol), Kind.BACKWARD, op, inputs,
+                         chain=(d(ctx.L, out.symbol), d(out.symbol, x.symbol)), note=self.blocking_note,
+                         owner=self.id, role="back through the activation").name
 
 
 def _activation_role(op: str) -> str:
@@ -115,13 +132,20 @@ class Conv2D(Layer):
     kernel: Param
     bias: Param | None
     stride: int
-    padding: int
+    padding: tuple | int                 # P on every side, or (top, bottom, left, right)
     kernel_size: tuple[int, int]
     filters: int
     channels: int
     input_size: tuple[int, int]
     output: str = "h"
+    output_symbol: str = "h"
     input_gradient: bool = False
+    # names of the layer's given settings and sizes (the one-convolution preset's are the lecture's)
+    stride_name: str = "stride"
+    padding_name: str = "padding"
+    input_size_name: str = "size(x)"
+    kernel_size_name: str = "size(k)"
+    size_name: str = "size(h)"
     input: str = ""
     parts: str = ""                                   # the kernel gradient's per-position terms, when listed
     positions: list = field(default_factory=list)     # (f, i, j) of each term
@@ -131,57 +155,81 @@ class Conv2D(Layer):
         return [self.kernel] + ([self.bias] if self.bias else [])
 
     def given(self, b):
-        for p in self.parameters():
-            b.given(p.name, p.symbol, Kind.PARAMETER, nums(p.value))
+        _given_parameters(b, self.parameters())
+
+    @property
+    def pads(self) -> tuple[int, int, int, int]:
+        """Zero padding (top, bottom, left, right)."""
+        return (self.padding,) * 4 if isinstance(self.padding, int) else tuple(self.padding)
 
     def constants(self, b):
-        b.given("stride", "S", Kind.CONSTANT, Num.rational(self.stride))
-        b.given("padding", "P", Kind.CONSTANT, Num.rational(self.padding))
-        b.given("size(x)", "X", Kind.CONSTANT, [Num.rational(n) for n in self.input_size], axes=("rows", "columns"))
-        b.given("size(k)", "K", Kind.CONSTANT, [Num.rational(n) for n in self.kernel_size], axes=("rows", "columns"))
+        b.given(self.stride_name, "S", Kind.CONSTANT, Num.rational(self.stride))
+        padding = self.padding if isinstance(self.padding, int) else [Num.rational(p) for p in self.padding]
+        b.given(self.padding_name, "P", Kind.CONSTANT, Num.rational(padding) if isinstance(padding, int) else padding,
+                axes=() if isinstance(self.padding, int) else ("top", "bottom", "left", "right"))
+        b.given(self.input_size_name, "X", Kind.CONSTANT, [Num.rational(n) for n in self.input_size],
+                axes=("rows", "columns"))
+        b.given(self.kernel_size_name, "K", Kind.CONSTANT, [Num.rational(n) for n in self.kernel_size],
+                axes=("rows", "columns"))
 
     def sizes(self, b):
-        b.compute("size(h)", "H", Kind.SIZE, "conv_size", ["size(x)", "size(k)", "padding", "stride"],
+        b.compute(self.size_name, "H", Kind.SIZE, "conv_size",
+                  [self.input_size_name, self.kernel_size_name, self.padding_name, self.stride_name],
                   axes=("rows", "columns"), note="Output size along each axis: the number of positions the kernel takes.")
 
-    def forward(self, b, x: str, L: str) -> str:
+    def forward(self, b, ctx: Pass, x: str) -> str:
         self.input = x
-        inputs = [x, self.kernel.name] + ([self.bias.name] if self.bias else []) + ["stride", "padding"]
-        b.compute(self.output, "h", Kind.FORWARD, "conv2d_bias" if self.bias else "conv2d", inputs, topic="conv",
-                  owner=self.id,
+        inputs = [ctx.name(x), ctx.param(self.kernel.name)] + ([ctx.param(self.bias.name)] if self.bias else []) \
+            + [self.stride_name, self.padding_name]
+        b.compute(ctx.name(self.output), ctx.symbol(self.output_symbol), Kind.FORWARD,
+                  "conv2d_bias" if self.bias else "conv2d", inputs, topic="conv", owner=self.id,
                   note=("Cross-correlation, as deep-learning frameworks compute it: each output cell is the sum of "
                         "the input patch under the kernel times the kernel, entry by entry"
                         + (", plus the filter's bias." if self.bias else ".")))
         return self.output
 
-    def backward(self, b, grad: str, L: str) -> str | None:
-        k = self.kernel
-        dh, kernel_inputs = d(L, "h_{ij}"), b.backprop(self.output, 1, grad)[1]
+    def backward(self, b, ctx: Pass, grad: str) -> str | None:
+        k, L = self.kernel, ctx.L
+        out = ctx.name(self.output)
+        h = b[out].symbol
+        hij = _entry(h, "ij")
+        ksym = b[ctx.param(k.name)].symbol
+        dh = d(L, hij)
+        kernel_inputs = b.backprop(out, 1, grad)[1]
         g = b.value(grad)
         self.positions = [tuple(int(i) for i in index) for index in np.ndindex(g.shape)]
         if len(self.positions) <= MAX_LISTED_POSITIONS:
             self.nonzero = [p for p, cell in enumerate(self.positions) if not g[cell].is_zero]
-            self.parts = f"dL/d{k.name}(h[i,j])" if self.filters == 1 else f"dL/d{k.name}(h[f,i,j])"
-            b.compute(self.parts, rf"{dh}\, {d('h_{ij}', k.symbol)}", Kind.BACKWARD, "conv2d_kernel_grad_parts",
-                      kernel_inputs, chain=(dh, d("h_{ij}", k.symbol)), topic="conv_backward", owner=self.id,
+            base = f"dL/d{k.name}(h[i,j])" if self.filters == 1 else f"dL/d{k.name}(h[f,i,j])"
+            if self.output != "h":
+                base = base.replace("(h[", f"({self.output}[")
+            self.parts = base
+            b.compute(base + ctx.suffix, rf"{dh}\, {d(hij, ksym)}", Kind.BACKWARD, "conv2d_kernel_grad_parts",
+                      kernel_inputs, chain=(dh, d(hij, ksym)), topic="conv_backward", owner=self.id,
                       note="One term per output cell: its gradient times the input patch the kernel met there.")
-        op, inputs = b.backprop(self.output, 1, grad)
-        b.compute(f"dL/d{k.name}", d(L, k.symbol), Kind.GRADIENT, op, inputs,
-                  chain=(rf"\sum_{{i,j}} {dh} {d('h_{ij}', k.symbol)}",), topic="conv_backward", owner=self.id,
-                  parameter=k.name,
-                  note="The sum over output positions of the cell's gradient times the input patch under the kernel.")
+        op, inputs = b.backprop(out, 1, grad)
+        ctx.param_gradient(b, k, op, inputs, (rf"\sum_{{i,j}} {dh} {d(hij, ksym)}",), topic="conv_backward",
+                           owner=self.id,
+                           note="The sum over output positions of the cell's gradient times the input patch under "
+                                "the kernel.")
         if self.bias:
-            op, inputs = b.backprop(self.output, 2, grad)
-            b.compute(f"dL/d{self.bias.name}", d(L, self.bias.symbol), Kind.GRADIENT, op, inputs,
-                      chain=(rf"\sum_{{i,j}} {dh} {d('h_{ij}', self.bias.symbol)}",), parameter=self.bias.name,
-                      owner=self.id, note="Each filter's bias meets every cell of its map with weight 1.")
+            op, inputs = b.backprop(out, 2, grad)
+            bsym = b[ctx.param(self.bias.name)].symbol
+            ctx.param_gradient(b, self.bias, op, inputs, (rf"\sum_{{i,j}} {dh} {d(hij, bsym)}",), owner=self.id,
+                               note="Each filter's bias meets every cell of its map with weight 1.")
         if self.input_gradient:
-            op, inputs = b.backprop(self.output, 0, grad)
-            return b.compute(f"dL/d{self.input}", d(L, "x"), Kind.BACKWARD, op, inputs,
-                             chain=(rf"\sum_{{i,j}} {dh} {d('h_{ij}', 'x')}",), topic="conv_backward", owner=self.id,
+            x = b[ctx.name(self.input)]
+            op, inputs = b.backprop(out, 0, grad)
+            return b.compute(f"dL/d{x.name}", d(L, x.symbol), Kind.BACKWARD, op, inputs,
+                             chain=(rf"\sum_{{i,j}} {dh} {d(hij, x.symbol)}",), topic="conv_backward", owner=self.id,
                              note="Each output cell's gradient times the kernel, placed back on the patch it came "
                                   "from.").name
         return None
+
+
+def _entry(symbol: str, index: str) -> str:
+    """``h_{ij}``, or ``z^{(1)}_{ij}`` for a symbol with a superscript."""
+    return f"{symbol}_{{{index}}}" if "^" not in symbol and "_" not in symbol else f"{{{symbol}}}_{{{index}}}"
 
 
 @dataclass
@@ -193,38 +241,44 @@ class Pool(Layer):
     size: tuple[int, int]
     stride: int
     output: str = "h''"
+    output_symbol: str = "h''"
+    size_name: str = "pool_size"
+    stride_name: str = "pool_stride"
+    map_size_name: str = "size(h'')"
+    input_size_name: str = "size(h)"
     input: str = ""
-    chosen: list = field(default_factory=list)    # max: the arg-max cell of each window, row-major
-    ties: list = field(default_factory=list)      # max: output cells whose maximum is shared
+    chosen: list = field(default_factory=list)    # max: the arg-max cell of each window, row-major (first pass)
+    ties: list = field(default_factory=list)      # max: output cells whose maximum is shared (first pass)
 
     def constants(self, b):
-        b.given("pool_size", r"K_{\mathrm{pool}}", Kind.CONSTANT, [Num.rational(n) for n in self.size],
+        b.given(self.size_name, r"K_{\mathrm{pool}}", Kind.CONSTANT, [Num.rational(n) for n in self.size],
                 axes=("rows", "columns"))
-        b.given("pool_stride", r"S_{\mathrm{pool}}", Kind.CONSTANT, Num.rational(self.stride))
+        b.given(self.stride_name, r"S_{\mathrm{pool}}", Kind.CONSTANT, Num.rational(self.stride))
 
     def sizes(self, b):
-        b.compute("size(h'')", r"H_{\mathrm{pool}}", Kind.SIZE, "pool_size", ["size(h)", "pool_size", "pool_stride"],
+        b.compute(self.map_size_name, r"H_{\mathrm{pool}}", Kind.SIZE, "pool_size",
+                  [self.input_size_name, self.size_name, self.stride_name],
                   axes=("rows", "columns"), note="The pooling window slides without padding.")
 
-    def forward(self, b, x: str, L: str) -> str:
+    def forward(self, b, ctx: Pass, x: str) -> str:
         self.input = x
-        if self.mode == "max":
-            self.chosen, self.ties = pool_choices(b.value(x), self.size, self.stride)
+        if self.mode == "max" and not self.chosen:
+            self.chosen, self.ties = pool_choices(b.value(ctx.name(x)), self.size, self.stride)
         note = ("Each window gives its largest value; on a tie the first maximum in row-major order is taken, "
                 "as common frameworks do." if self.mode == "max" else "Each window gives the mean of its cells.")
-        b.compute(self.output, "h''", Kind.FORWARD, f"{self.mode}_pool", [x, "pool_size", "pool_stride"],
-                  topic="pool", owner=self.id, note=note)
+        b.compute(ctx.name(self.output), ctx.symbol(self.output_symbol), Kind.FORWARD, f"{self.mode}_pool",
+                  [ctx.name(x), self.size_name, self.stride_name], topic="pool", owner=self.id, note=note)
         return self.output
 
-    def backward(self, b, grad: str, L: str) -> str:
-        out, x = b[self.output], b[self.input]
-        op, inputs = b.backprop(self.output, 0, grad)
+    def backward(self, b, ctx: Pass, grad: str) -> str:
+        out, x = b[ctx.name(self.output)], b[ctx.name(self.input)]
+        op, inputs = b.backprop(out.name, 0, grad)
         note = ("Each window's gradient goes to the cell that was its maximum (the first one in row-major order "
                 "on a tie); every other cell gets 0, and overlapping windows add up." if self.mode == "max" else
                 f"Each window's gradient is shared equally, 1/{self.size[0] * self.size[1]} to each of its cells; "
                 "overlapping windows add up.")
-        return b.compute(f"dL/d{self.input}", d(L, x.symbol), Kind.BACKWARD, op, inputs,
-                         chain=(d(L, out.symbol), d(out.symbol, x.symbol)), topic="pool_backward", owner=self.id,
+        return b.compute(f"dL/d{x.name}", d(ctx.L, x.symbol), Kind.BACKWARD, op, inputs,
+                         chain=(d(ctx.L, out.symbol), d(out.symbol, x.symbol)), topic="pool_backward", owner=self.id,
                          note=note).name
 
 
@@ -234,30 +288,31 @@ class Dropout(Layer):
 
     id: str
     p: object                            # exact drop probability
-    mask: list                           # 0/1, the shape of the map it follows (3-d)
+    mask: list                           # 0/1, the shape of the map it follows
     output: str = "h_drop"
     output_symbol: str = r"\tilde{h}''"
+    p_name: str = "dropout_p"
+    mask_name: str = "dropout_mask"
     input: str = ""
 
     def constants(self, b):
-        b.given("dropout_p", "p", Kind.CONSTANT, Num.rational(self.p))
-        b.given("dropout_mask", "m", Kind.CONSTANT, [[[Num.rational(v) for v in row] for row in plane]
-                                                      for plane in self.mask],
+        b.given(self.p_name, "p", Kind.CONSTANT, Num.rational(self.p))
+        b.given(self.mask_name, "m", Kind.CONSTANT, nums(self.mask),
                 note="The dropout mask is given, so the example is deterministic: 1 keeps a cell, 0 drops it.")
 
-    def forward(self, b, x: str, L: str) -> str:
+    def forward(self, b, ctx: Pass, x: str) -> str:
         self.input = x
-        b.compute(self.output, self.output_symbol, Kind.FORWARD, "dropout", [x, "dropout_mask", "dropout_p"],
-                  topic="dropout", owner=self.id,
+        b.compute(ctx.name(self.output), ctx.symbol(self.output_symbol), Kind.FORWARD, "dropout",
+                  [ctx.name(x), self.mask_name, self.p_name], topic="dropout", owner=self.id,
                   note="Inverted dropout: kept cells are scaled by 1/(1 − p), so nothing changes at test time.")
         return self.output
 
-    def backward(self, b, grad: str, L: str) -> str:
-        out, x = b[self.output], b[self.input]
-        local = (f"dh_drop/d{self.input}", d(out.symbol, x.symbol))
-        op, inputs = b.backprop(self.output, 0, grad, local=local, owner=self.id, role="local derivative of dropout")
-        return b.compute(f"dL/d{self.input}", d(L, x.symbol), Kind.BACKWARD, op, inputs,
-                         chain=(d(L, out.symbol), d(out.symbol, x.symbol)), owner=self.id,
+    def backward(self, b, ctx: Pass, grad: str) -> str:
+        out, x = b[ctx.name(self.output)], b[ctx.name(self.input)]
+        local = (f"d{self.output}/d{self.input}{ctx.suffix}", d(out.symbol, x.symbol))
+        op, inputs = b.backprop(out.name, 0, grad, local=local, owner=self.id, role="local derivative of dropout")
+        return b.compute(f"dL/d{x.name}", d(ctx.L, x.symbol), Kind.BACKWARD, op, inputs,
+                         chain=(d(ctx.L, out.symbol), d(out.symbol, x.symbol)), owner=self.id,
                          role="back through the dropout",
                          note="Dropped cells pass no gradient; kept cells pass it scaled by 1/(1 − p).").name
 
@@ -268,23 +323,24 @@ class Flatten(Layer):
 
     id: str
     output: str = "h'''"
+    output_symbol: str = "h'''"
     input: str = ""
     shape: tuple = ()
 
-    def forward(self, b, x: str, L: str) -> str:
+    def forward(self, b, ctx: Pass, x: str) -> str:
         self.input = x
-        self.shape = tuple(b.value(x).shape)
-        b.compute(self.output, "h'''", Kind.FORWARD, "flatten", [x], topic="flatten", owner=self.id,
-                  note="Row-major: the first filter's map row by row, then the next filter's.")
+        self.shape = tuple(b.value(ctx.name(x)).shape)
+        b.compute(ctx.name(self.output), ctx.symbol(self.output_symbol), Kind.FORWARD, "flatten", [ctx.name(x)],
+                  topic="flatten", owner=self.id, note="Row-major: the first filter's map row by row, then the next "
+                                                       "filter's.")
         return self.output
 
-    def backward(self, b, grad: str, L: str) -> str:
-        out, x = b[self.output], b[self.input]
-        op, inputs = b.backprop(self.output, 0, grad)
-        return b.compute(f"dL/d{self.input}", d(L, x.symbol), Kind.BACKWARD, op, inputs,
-                         chain=(d(L, out.symbol), d(out.symbol, x.symbol)), owner=self.id,
+    def backward(self, b, ctx: Pass, grad: str) -> str:
+        out, x = b[ctx.name(self.output)], b[ctx.name(self.input)]
+        op, inputs = b.backprop(out.name, 0, grad)
+        return b.compute(f"dL/d{x.name}", d(ctx.L, x.symbol), Kind.BACKWARD, op, inputs,
+                         chain=(d(ctx.L, out.symbol), d(out.symbol, x.symbol)), owner=self.id,
                          note="The gradient reshaped back to the map's shape.").name
-
 
 
 @dataclass

@@ -34,7 +34,13 @@ class Head(Layer):
     prediction_symbol: str = r"\hat{y}"
     denormalise: tuple | None = None    # (y_min, y_max): ŷ = y_min + z (y_max − y_min)
     loss_notes: bool = True             # the loss step says which loss it is
-    outputs: dict = field(default_factory=dict)   # time (None in a feed-forward network) -> HeadNames
+    outputs: dict = field(default_factory=dict)   # time, or the pass's suffix in a feed-forward network -> names
+    # how a feed-forward network was run (the float64 reference repeats it)
+    examples: int = 1
+    descent_steps: int = 1
+    reduction: str = "mean"
+    given_gradient: bool = False
+    outputs_base: object = None
 
     def constants(self, b):
         if self.denormalise:
@@ -48,7 +54,7 @@ class Head(Layer):
 
     def forward(self, b, z: str, target: str, names: "HeadNames", time: int | None = None) -> str:
         """ŷ (when there is an output activation) and the loss; returns the loss step's name."""
-        self.outputs[time] = names
+        self.outputs[time if time is not None else names.z] = names
         prediction = z
         op = self._op()
         if op is not None:

@@ -50,6 +50,6 @@ def network(spec: CNNSpec) -> FeedForward:
     head = Head("output", spec.output_activation, spec.loss, spec.notation.loss)
     outputs = HeadNames("z", "z", "yhat", SYMBOLS["yhat"], "y", "L", spec.notation.loss)
     example = {"name": spec.name, "title": spec.title, "description": spec.description, "kind": "cnn"}
-    return FeedForward(example, ops, Given("x", "x", spec.image), layers, head, outputs,
-                       Given("y", "y", spec.target), spec.learning_rate, spec.notation.learning_rate, spec)
+    return FeedForward(example, ops, [Given("x", "x", spec.image)], layers, head, outputs,
+                       [Given("y", "y", spec.target)], spec.learning_rate, spec.notation.learning_rate, spec)
 

@@ -38,15 +38,24 @@ def _kernels(k: np.ndarray) -> np.ndarray:
     return k.reshape((1, 1) + k.shape) if k.ndim == 2 else k
 
 
-def conv_output_size(size: int, kernel: int, padding: int, stride: int) -> int:
-    """⌊(X + 2P − K)/S⌋ + 1: the number of kernel positions along one axis."""
-    return (size + 2 * padding - kernel) // stride + 1
+def conv_output_size(size: int, kernel: int, padding: int, stride: int, padding_after: int | None = None) -> int:
+    """⌊(X + 2P − K)/S⌋ + 1: the number of kernel positions along one axis (``padding_after``: a different
+    padding at the end of the axis, as "same" padding with an even kernel needs)."""
+    after = padding if padding_after is None else padding_after
+    return (size + padding + after - kernel) // stride + 1
+
+
+def pads_of(padding: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) from a padding step: P on every side, or the four given."""
+    values = [int(n.exact) for n in padding.flat]
+    return tuple(values * 4) if len(values) == 1 else tuple(values)
 
 
 def _conv_size(size_x, size_k, padding, stride) -> np.ndarray:
-    P, S = _int_of(padding), _int_of(stride)
-    return tensors.tensor([Num.rational(conv_output_size(int(x.exact), int(k.exact), P, S))
-                           for x, k in zip(size_x.flat, size_k.flat)])
+    S = _int_of(stride)
+    top, bottom, left, right = pads_of(padding)
+    return tensors.tensor([Num.rational(conv_output_size(int(x.exact), int(k.exact), before, S, after))
+                           for x, k, (before, after) in zip(size_x.flat, size_k.flat, ((top, bottom), (left, right)))])
 
 
 def _pool_size(size_h, size_p, stride) -> np.ndarray:
@@ -55,14 +64,15 @@ def _pool_size(size_h, size_p, stride) -> np.ndarray:
                            for h, p in zip(size_h.flat, size_p.flat)])
 
 
-def _patch(i: int, j: int, u: int, v: int, S: int, P: int) -> tuple[int, int]:
-    """The input cell (row, column) that kernel entry (u, v) meets at output position (i, j)."""
-    return i * S + u - P, j * S + v - P
+def _patch(i: int, j: int, u: int, v: int, S: int, P: tuple) -> tuple[int, int]:
+    """The input cell (row, column) that kernel entry (u, v) meets at output position (i, j); P is the padding
+    (top, bottom, left, right)."""
+    return i * S + u - P[0], j * S + v - P[2]
 
 
 def _conv(x, k, bias, stride, padding) -> np.ndarray:
     """Cross-correlation, as frameworks compute it: h[f,i,j] = Σ_{c,u,v} x[c, iS+u−P, jS+v−P] k[f,c,u,v] + b_f."""
-    S, P = _int_of(stride), _int_of(padding)
+    S, P = _int_of(stride), pads_of(padding)
     x3, k4 = _maps(x), _kernels(k)
     given = [x3, k4] + ([bias] if bias is not None else [])
     arrays, is_zero, to_num, zero = _exact_arrays(*given)
@@ -70,7 +80,7 @@ def _conv(x, k, bias, stride, padding) -> np.ndarray:
     biases = list(arrays[2].flat) if bias is not None else None
     C, R, W = x3.shape
     F, _, n, m = k4.shape
-    out = np.empty((F, conv_output_size(R, n, P, S), conv_output_size(W, m, P, S)), dtype=object)
+    out = np.empty((F, conv_output_size(R, n, P[0], S, P[1]), conv_output_size(W, m, P[2], S, P[3])), dtype=object)
     for f, i, j in np.ndindex(out.shape):
         total = zero
         for c in range(C):
@@ -98,7 +108,7 @@ def _conv_kernel_grad_parts(g, x, k, stride, padding) -> np.ndarray:
 
 
 def _kernel_grad_terms(g, x, k, stride, padding, per_position: bool) -> np.ndarray:
-    S, P = _int_of(stride), _int_of(padding)
+    S, P = _int_of(stride), pads_of(padding)
     x3, k4 = _maps(x), _kernels(k)
     (gs, xs), is_zero, to_num, zero = _exact_arrays(g, x3)
     C, R, W = x3.shape
@@ -124,7 +134,7 @@ def _kernel_grad_terms(g, x, k, stride, padding, per_position: bool) -> np.ndarr
 
 def _conv_input_grad(g, k, x, stride, padding) -> np.ndarray:
     """∂L/∂x[c,r,s] = Σ ∂L/∂h[f,i,j] · k[f,c,u,v] over the (f,i,j,u,v) whose patch cell is (r, s)."""
-    S, P = _int_of(stride), _int_of(padding)
+    S, P = _int_of(stride), pads_of(padding)
     x3, k4 = _maps(x), _kernels(k)
     (gs, ks), is_zero, to_num, zero = _exact_arrays(g, k4)
     C, R, W = x3.shape

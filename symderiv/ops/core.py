@@ -61,6 +61,8 @@ class Op:
     def pattern_for(self, n_inputs: int) -> str:
         if self.pattern == "SUM":
             return " + ".join("{%d}" % i for i in range(n_inputs))
+        if self.pattern == "MEAN":
+            return rf"\frac{{{{1}}}}{{{{{n_inputs}}}}}\left(" + " + ".join("{%d}" % i for i in range(n_inputs)) + r"\right)"
         if self.pattern == "PAIRS_T":
             return " + ".join("{%d:T} {%d}" % (i, i + 1) for i in range(0, n_inputs, 2))
         return self.pattern

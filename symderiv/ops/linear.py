@@ -137,6 +137,8 @@ LINEAR_OPS: dict[str, Op] = {
     "outer": Op(tensors.outer, "{0} {1:T}", lambda g, v: g * v.T, (), "linear", "{0} {1}ᵀ"),
     "hadamard": Op(_hadamard, r"{0} \odot {1}", lambda a, b: sympy.HadamardProduct(a, b),
                    (Vjp("hadamard", (G, 1)), Vjp("hadamard", (G, 0))), "elementwise-product", "{0} ⊙ {1}"),
+    "mean": Op(lambda *xs: tensors.elementwise(lambda v: v / Num.rational(len(xs)), tensors.add(*xs)), "MEAN",
+                lambda *xs: sympy.Add(*xs) / len(xs), (), "mean", "mean({terms})"),
     "sum": Op(tensors.add, "SUM", lambda *xs: sympy.Add(*xs) if len(xs) > 1 else xs[0], _COPY, "sum", "{terms}"),
     "copy": Op(lambda a: a, "{0}", lambda a: a, (_COPY,), "copy", "{0}"),
     "softmax": Op(_softmax, r"\operatorname{{softmax}}\left({0}\right)", _sym("softmax"),

@@ -55,28 +55,59 @@ def outer(g, v):
 
 
 # -- elementwise ------------------------------------------------------------------------------------
-def activation(name: str, params: dict, a, a_mag, held=None):
+def _entry(name: str, formula=None):
+    """(f, f', bound, branch below its kink) of a built-in activation or of a user's formula."""
+    return user_formula(formula) if formula else ACTIVATIONS[name]
+
+
+def activation(name: str, params: dict, a, a_mag, held=None, formula=None):
     """f(a) and its magnitude; where ``held`` (a mask of units at their kink at the given parameters) the
     branch below the kink is followed, as the derivation's derivative is."""
-    f, _fp, bound, below = ACTIVATIONS[name]
+    f, _fp, bound, below = _entry(name, formula)
     out = f(a, params)
     if held is not None and below is not None:
         out = np.where(held, below(a, params), out)
     return out, np.abs(out) + bound * a_mag
 
 
-def activation_prime(name: str, params: dict, a, a_mag):
-    """f'(a) and its magnitude (every |f''| here is at most 1)."""
-    _f, fp, _bound, below = ACTIVATIONS[name]
+def activation_prime(name: str, params: dict, a, a_mag, formula=None):
+    """f'(a) and its magnitude (every |f''| of a built-in activation is at most 1)."""
+    _f, fp, _bound, below = _entry(name, formula)
     local = fp(a, params)
     return local, np.abs(local) if below is not None else np.abs(local) + a_mag
 
 
-def at_kink(name: str, a, a_mag):
-    """Units exactly at a kink in exact arithmetic (within float64 noise of 0), or None for a smooth f."""
-    if ACTIVATIONS[name][3] is None:
+def at_kink(name: str, a, a_mag, formula=None):
+    """Units exactly at a kink in exact arithmetic (within float64 noise of it), or None for a smooth f."""
+    if _entry(name, formula)[3] is None:
         return None
-    return np.abs(a) <= TIE_RTOL * a_mag
+    return np.abs(a - kink_point(formula)) <= TIE_RTOL * np.maximum(a_mag, 1e-300)
+
+
+def kink_point(formula=None) -> float:
+    """Where a kinked activation bends (0 for the built-in ones; a user formula's first kink)."""
+    if not formula:
+        return 0.0
+    points = user_formula_kinks(formula)
+    return points[0] if points else 0.0
+
+
+def user_formula(text: str):
+    """(f, f', bound, branch below the kink or None) of a user's formula, in NumPy, from the same safe
+    parser that reads it for the derivation (its derivative by SymPy; the finite differences of the loss
+    check every gradient independently)."""
+    from symderiv.ops.formula import numpy_functions
+    return numpy_functions(text)
+
+
+def user_formula_kinks(text: str) -> list:
+    from symderiv.ops.formula import kinks
+    return [float(k) for k in kinks(text)]
+
+
+def uses_logs(loss: str) -> bool:
+    """The loss takes logarithms of the predictions (and so is computed from the logits)."""
+    return loss not in ("mse", "sse", "half_sse")
 
 
 # -- output activations and losses -------------------------------------------------------------------
@@ -114,6 +145,8 @@ def loss(kind: str, activation: str, p, y, z):
         return np.sum((p - y) ** 2, axis=-1) / K
     if kind == "sse":
         return np.sum((p - y) ** 2, axis=-1)
+    if kind == "half_sse":
+        return 0.5 * np.sum((p - y) ** 2, axis=-1)
     log_p, log_q = log_probabilities(activation, z, p)
     if kind == "cross_entropy":
         return -np.sum(np.where(y > 0, y * log_p, 0.0), axis=-1)
@@ -122,7 +155,7 @@ def loss(kind: str, activation: str, p, y, z):
 
 
 def loss_magnitude(kind: str, p, p_mag, y, log_p=None, log_q=None) -> float:
-    if kind in ("mse", "sse"):
+    if not uses_logs(kind):
         return float(np.sum((np.abs(p) + p_mag + np.abs(y)) ** 2))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         log_p = np.log(p) if log_p is None else log_p
@@ -139,9 +172,9 @@ def loss_gradient(kind: str, p, p_mag, y, q=None):
     K = p.shape[-1]
     q = 1 - p if q is None else q
     diff_mag = p_mag + np.abs(y)
-    if kind in ("mse", "sse"):
-        n = K if kind == "mse" else 1
-        return 2 * (p - y) / n, 2 * diff_mag / n
+    if not uses_logs(kind):
+        factor = {"mse": 2 / K, "sse": 2.0, "half_sse": 1.0}[kind]
+        return factor * (p - y), factor * diff_mag
     if kind == "cross_entropy":
         g = np.where(y > 0, -y / p, 0.0)
         return g, np.abs(g) * (1 + p_mag / p)
@@ -162,15 +195,21 @@ def batched(array, base_ndim: int, shape: tuple):
     return array.reshape(array.shape[:array.ndim - base_ndim] + tuple(shape))
 
 
-def patches(x3, size, stride: int, padding: int):
-    """(..., C, Ho, Wo, n, m): the input patch under the kernel at every output position."""
-    pad = [(0, 0)] * (x3.ndim - 2) + [(padding, padding), (padding, padding)]
+def _pads(padding) -> tuple[int, int, int, int]:
+    return (padding,) * 4 if isinstance(padding, int) else tuple(padding)
+
+
+def patches(x3, size, stride: int, padding):
+    """(..., C, Ho, Wo, n, m): the input patch under the kernel at every output position; ``padding`` is
+    P on every side or (top, bottom, left, right)."""
+    top, bottom, left, right = _pads(padding)
+    pad = [(0, 0)] * (x3.ndim - 2) + [(top, bottom), (left, right)]
     padded = np.pad(x3, pad)
     windows = sliding_window_view(padded, tuple(size), axis=(-2, -1))
     return windows[..., ::stride, ::stride, :, :]
 
 
-def conv(x3, x_mag, k4, b, stride: int, padding: int):
+def conv(x3, x_mag, k4, b, stride: int, padding):
     """h[f,i,j] = Σ_{c,u,v} x[c, iS+u−P, jS+v−P] k[f,c,u,v] + b[f], and its magnitude."""
     size = k4.shape[-2:]
     P, Pm = patches(x3, size, stride, padding), patches(x_mag, size, stride, padding)
@@ -206,14 +245,15 @@ def pool_backward(mode: str, shape, g, size, stride: int, choice=None):
     return out
 
 
-def conv_input_gradient(dh, k4, x_shape3, stride: int, padding: int):
+def conv_input_gradient(dh, k4, x_shape3, stride: int, padding):
     """∂L/∂x: each output cell's gradient times the kernel, placed back on its patch."""
     C, R, W = x_shape3
+    top, bottom, left, right = _pads(padding)
     Ho, Wo = dh.shape[-2:]
     n, m = k4.shape[-2:]
-    padded = np.zeros(dh.shape[:-3] + (C, R + 2 * padding, W + 2 * padding))
+    padded = np.zeros(dh.shape[:-3] + (C, R + top + bottom, W + left + right))
     for u in range(n):
         for v in range(m):
             padded[..., :, u:u + stride * Ho:stride, v:v + stride * Wo:stride] += \
                 np.einsum("...fij,...fc->...cij", dh, k4[..., :, :, u, v])
-    return padded[..., :, padding:padding + R, padding:padding + W]
+    return padded[..., :, top:top + R, left:left + W]

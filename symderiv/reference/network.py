@@ -18,6 +18,7 @@ import numpy as np
 
 from symderiv import tensors
 from symderiv.layers.feedforward import Activation, Conv2D, Dense, Dropout, Flatten, Pool, TimeDistributedDense
+from symderiv.layers.base import Pass
 from symderiv.layers.head import Head
 from symderiv.layers.recurrent import Recurrent
 from symderiv.reference import layers as F
@@ -93,103 +94,186 @@ class _Env:
 
 
 # -- feed-forward networks --------------------------------------------------------------------------------
-def _feedforward(ref: NetworkReference, env: _Env, forward_only: bool) -> None:
+def _feedforward(ref: NetworkReference, env: _Env, forward_only: bool, start: int = 1) -> None:
+    """As the network was run: each descent step, each example of a batch, forward then backward; a batch's
+    gradient is the mean (or sum) of its examples'; every step updates the parameters."""
+    head = ref.head
     body = [layer for layer in ref.layers if not isinstance(layer, Head)]
-    current = None
-    for layer in body:
-        current = _FORWARD[type(layer)](layer, env, current or layer.input)
-    names = ref.head.outputs[None]
-    _head_forward(ref.head, env, names)
-    if forward_only:
-        return
-    grad = _head_backward(ref.head, env, names)
-    gradients: dict = {}
-    for layer in reversed(body):
-        grad = _BACKWARD[type(layer)](layer, env, grad, gradients)
-        if grad is None:
-            break
-    _updates(ref, env, gradients)
+    names = {p.name: p.name for layer in body for p in layer.parameters()}
+    if start > 1:                          # the parameters of a later step, as given in env.params
+        names = {base: base + "'" * (start - 1) for base in names}
+    batch = head.examples > 1
+    examples = list(range(1, head.examples + 1)) if batch else [None]
+    for step in range(start, head.descent_steps + 1):
+        passes = [Pass(n, step, dict(names), batch=batch) for n in examples]
+        for ctx in passes:
+            current = "x"
+            for layer in body:
+                current = _FORWARD[type(layer)](layer, env, ctx, current)
+            if not head.given_gradient:
+                _head_forward(head, env, _head_names(head, ctx))
+        suffix = Pass(None, step).suffix
+        if not head.given_gradient:
+            losses = [env.v[_head_names(head, ctx).loss] for ctx in passes]
+            mags = [env.m[_head_names(head, ctx).loss] for ctx in passes]
+            n = len(passes) if head.reduction == "mean" and batch else 1
+            env.put("L" + suffix, sum(losses) / n, sum(mags) / n)
+        else:                              # the given ∂L/∂output g: L = ⟨g, output⟩ has exactly that gradient
+            total = 0.0
+            for ctx in passes:
+                out = ctx.name(head.outputs_base.z)
+                g, _ = env.get(Pass(ctx.example, 1).name(f"dL/d{head.outputs_base.z}"))
+                total = total + np.sum(env.v[out] * g, axis=tuple(range(-np.ndim(g), 0)))
+            env.put("L" + suffix, total, 0.0)
+        if forward_only:
+            return
+        gradients: dict = {}
+        for ctx in passes:
+            grad = Pass(ctx.example, 1).name(f"dL/d{head.outputs_base.z}") if head.given_gradient else \
+                _head_backward(head, env, _head_names(head, ctx))
+            own: dict = {}
+            for layer in reversed(body):
+                grad = _BACKWARD[type(layer)](layer, env, ctx, grad, own)
+                if grad is None:
+                    break
+            for base, (value, mag) in own.items():
+                if batch:
+                    env.put(f"dL/d{base}{ctx.suffix}", value, mag)
+                _accumulate(gradients, base, value, mag)
+        if batch and head.reduction == "mean":
+            gradients = {k: (v / len(passes), m / len(passes)) for k, (v, m) in gradients.items()}
+        names = _step_update(ref, env, names, gradients, suffix)
+
+
+def _head_names(head: Head, ctx: Pass):
+    from symderiv.layers.head import HeadNames
+    o = head.outputs_base
+    given = Pass(ctx.example, 1)
+    return HeadNames(ctx.name(o.z), o.z_symbol, ctx.name(o.yhat), o.yhat_symbol, given.name(o.y),
+                     ctx.name(o.loss) if head.examples > 1 else o.loss + ctx.suffix, o.loss_symbol)
+
+
+def _step_update(ref: NetworkReference, env: _Env, names: dict, gradients: dict, suffix: str) -> dict:
+    """dL/dθ of this step under its name, and θ' = θ − η dL/dθ; returns the parameters of the next step."""
+    rate = float(ref.given["eta"])
+    updated = {}
+    for base, current in names.items():
+        grad, mag = gradients[base]
+        env.put(f"dL/d{base}{suffix}", grad, mag)
+        value, _ = env.get(current)
+        new = current + "'"
+        env.put(new, value - rate * grad, np.abs(value) + rate * mag)
+        env.params[new] = env.v[new]
+        updated[base] = new
+    return updated
 
 
 def _activation_params(layer) -> dict:
     return {name: float(value) for name, value in layer.params}
 
 
-def _conv_forward(layer: Conv2D, env: _Env, x: str) -> str:
-    xv, xm = env.get(x)
-    k, _ = env.get(layer.kernel.name)
+def _param(env: _Env, ctx: Pass, p):
+    value, _ = env.get(ctx.param(p.name))
+    return value
+
+
+def _conv_forward(layer: Conv2D, env: _Env, ctx: Pass, x: str) -> str:
+    xv, xm = env.get(ctx.name(x) if x != "x" else Pass(ctx.example, 1).name("x"))
+    k = _param(env, ctx, layer.kernel)
     k4 = F.batched(k, np.ndim(env.given[layer.kernel.name]), (layer.filters, layer.channels) + tuple(layer.kernel_size))
     b = None
     if layer.bias is not None:
-        bv, _ = env.get(layer.bias.name)
+        bv = _param(env, ctx, layer.bias)
         b = F.batched(bv, np.ndim(env.given[layer.bias.name]), (layer.filters,))
-    h, mag = F.conv(F.maps(xv), F.maps(xm), k4, b, layer.stride, layer.padding)
-    env.put("size(h)", np.array(h.shape[-2:], dtype=float), 0.0)
-    env.put(layer.output, h, mag)
+    h, mag = F.conv(F.maps(xv), F.maps(xm), k4, b, layer.stride, layer.pads)
+    env.put(layer.size_name, np.array(h.shape[-2:], dtype=float), 0.0)
+    env.put(ctx.name(layer.output), h, mag)
     return layer.output
 
 
-def _activation_forward(layer: Activation, env: _Env, x: str) -> str:
-    a, a_mag = env.get(x)
-    a = _snap_kinks(layer.op, layer.output, a, a_mag, env)
-    out, mag = F.activation(layer.op, _activation_params(layer), a, a_mag, env.held.get(layer.output))
-    env.put(x, a, a_mag)
-    env.put(layer.output, out, mag)
+def _input(env: _Env, ctx: Pass, x: str):
+    """A layer's input: the network's input (the same in every descent step) or an earlier output."""
+    return env.get(Pass(ctx.example, 1).name(x) if x == "x" else ctx.name(x))
+
+
+def _activation_forward(layer: Activation, env: _Env, ctx: Pass, x: str) -> str:
+    a, a_mag = _input(env, ctx, x)
+    a = _snap_kinks(layer, ctx.name(layer.output), a, a_mag, env)
+    out, mag = F.activation(_activation_name(layer), _activation_params(layer), a, a_mag,
+                            env.held.get(ctx.name(layer.output)), _formula(layer))
+    if x != "x":
+        env.put(ctx.name(x), a, a_mag)
+    env.put(ctx.name(layer.output), out, mag)
     return layer.output
 
 
-def _snap_kinks(activation: str, key: str, a, a_mag, env: _Env):
+def _activation_name(layer) -> str:
+    """The activation's key in the float64 table (a cell names it ``activation``, a layer ``op``)."""
+    if getattr(layer, "formula", ""):
+        return "formula"
+    return getattr(layer, "op", None) or layer.activation
+
+
+def _formula(layer):
+    return getattr(layer, "formula", "") or None
+
+
+def _snap_kinks(layer, key: str, a, a_mag, env: _Env):
     """Units at a kink in exact arithmetic are exactly at it here too (float64 noise set to 0)."""
-    kink = F.at_kink(activation, a, a_mag)
+    kink = F.at_kink(_activation_name(layer), a, a_mag, _formula(layer))
     if kink is None:
         return a
     if env.record:
         env.held[key] = kink
-    return np.where(kink, 0.0, a)
+    return np.where(kink, F.kink_point(_formula(layer)), a) if _formula(layer) else np.where(kink, 0.0, a)
 
 
-def _pool_forward(layer: Pool, env: _Env, x: str) -> str:
-    a, a_mag = env.get(x)
+def _pool_forward(layer: Pool, env: _Env, ctx: Pass, x: str) -> str:
+    a, a_mag = _input(env, ctx, x)
     windows, mags = F.pool_windows(a, layer.size, layer.stride), F.pool_windows(a_mag, layer.size, layer.stride)
     if layer.mode == "max":
         near = F.near_top(windows)
         choice = np.argmax(near, axis=-1)
-        key = ("choice", layer.id)
+        key = ("choice", ctx.name(layer.output))
         if env.record:
             env.held[key] = (near.sum(axis=-1) > 1, choice)
         if key in env.held:
             tied, chosen = env.held[key]
             choice = np.where(tied, chosen, choice)
-        env.held[("current", layer.id)] = choice
+        env.held[("current", ctx.name(layer.output))] = choice
         pooled = np.take_along_axis(windows, choice[..., None], axis=-1)[..., 0]
         pooled_mag = np.take_along_axis(mags, choice[..., None], axis=-1)[..., 0]
     else:
         pooled, pooled_mag = windows.mean(axis=-1), mags.mean(axis=-1)
-    env.put("size(h'')", np.array(pooled.shape[-2:], dtype=float), 0.0)
-    env.put(layer.output, pooled, pooled_mag)
+    env.put(layer.map_size_name, np.array(pooled.shape[-2:], dtype=float), 0.0)
+    env.put(ctx.name(layer.output), pooled, pooled_mag)
     return layer.output
 
 
-def _dropout_forward(layer: Dropout, env: _Env, x: str) -> str:
-    a, a_mag = env.get(x)
+def _dropout_forward(layer: Dropout, env: _Env, ctx: Pass, x: str) -> str:
+    a, a_mag = _input(env, ctx, x)
     scale = 1.0 / (1.0 - float(layer.p))
-    mask = np.array(layer.mask, dtype=float).reshape(a.shape[-3:] if a.ndim >= 3 else a.shape)
-    env.put(layer.output, a * mask * scale, a_mag * mask * scale)
+    mask = np.array(layer.mask, dtype=float)
+    mask = mask.reshape(mask.shape if mask.ndim == len(np.shape(env.given.get("x", a))) else a.shape[-mask.ndim:])
+    env.put(ctx.name(layer.output), a * mask * scale, a_mag * mask * scale)
     return layer.output
 
 
-def _flatten_forward(layer: Flatten, env: _Env, x: str) -> str:
-    a, a_mag = env.get(x)
+def _flatten_forward(layer: Flatten, env: _Env, ctx: Pass, x: str) -> str:
+    a, a_mag = _input(env, ctx, x)
     shape = a.shape[:a.ndim - len(layer.shape)] + (-1,)
-    env.put(layer.output, a.reshape(shape), a_mag.reshape(shape))
+    env.put(ctx.name(layer.output), a.reshape(shape), a_mag.reshape(shape))
     return layer.output
 
 
-def _dense_forward(layer: Dense, env: _Env, x: str) -> str:
-    xv, xm = env.get(x)
-    W, _ = env.get(layer.weight.name)
-    b, _ = env.get(layer.bias.name)
-    env.put(layer.output, F.mv(W, xv) + b, F.mv(np.abs(W), np.abs(xv) + xm) + np.abs(b))
+def _dense_forward(layer: Dense, env: _Env, ctx: Pass, x: str) -> str:
+    xv, xm = _input(env, ctx, x)
+    W = _param(env, ctx, layer.weight)
+    z, mag = F.mv(W, xv), F.mv(np.abs(W), np.abs(xv) + xm)
+    if layer.bias is not None:
+        b = _param(env, ctx, layer.bias)
+        z, mag = z + b, mag + np.abs(b)
+    env.put(ctx.name(layer.output), z, mag)
     return layer.output
 
 
@@ -210,7 +294,7 @@ def _head_forward(head: Head, env: _Env, names, time=None) -> None:
     else:
         p, p_mag = z, z_mag
     loss = F.loss(head.loss, head.activation, p, y, z)
-    log_p, log_q = F.log_probabilities(head.activation, z, p) if head.loss not in ("mse", "sse") else (None, None)
+    log_p, log_q = F.log_probabilities(head.activation, z, p) if F.uses_logs(head.loss) else (None, None)
     env.put(names.loss, loss, F.loss_magnitude(head.loss, p, p_mag, y, log_p, log_q) if np.ndim(loss) == 0 else 0.0)
 
 
@@ -248,58 +332,69 @@ def _head_backward(head: Head, env: _Env, names) -> str:
     return f"dL/d{names.z}"
 
 
-def _dense_backward(layer: Dense, env: _Env, grad: str, gradients: dict) -> str:
+def _dense_backward(layer: Dense, env: _Env, ctx: Pass, grad: str, own: dict) -> str | None:
     g, g_mag = env.get(grad)
-    x, x_mag = env.get(layer.input)
-    W, _ = env.get(layer.weight.name)
-    gradients[layer.weight.name] = (F.outer(g, x), F.outer(g_mag, np.abs(x)) + F.outer(np.abs(g), x_mag))
-    gradients[layer.bias.name] = (g.copy(), g_mag)
-    env.put(f"dL/d{layer.input}", F.mv_t(W, g), F.mv_t(np.abs(W), g_mag))
-    return f"dL/d{layer.input}"
+    x, x_mag = _input(env, ctx, layer.input)
+    W = _param(env, ctx, layer.weight)
+    own[layer.weight.name] = (F.outer(g, x), F.outer(g_mag, np.abs(x)) + F.outer(np.abs(g), x_mag))
+    if layer.bias is not None:
+        own[layer.bias.name] = (g.copy(), g_mag)
+    if not layer.input_gradient:
+        return None
+    name = f"dL/d{Pass(ctx.example, 1).name('x') if layer.input == 'x' else ctx.name(layer.input)}"
+    env.put(name, F.mv_t(W, g), F.mv_t(np.abs(W), g_mag))
+    return name
 
 
-def _flatten_backward(layer: Flatten, env: _Env, grad: str, gradients: dict) -> str:
+def _flatten_backward(layer: Flatten, env: _Env, ctx: Pass, grad: str, own: dict) -> str:
     g, g_mag = env.get(grad)
-    env.put(f"dL/d{layer.input}", g.reshape(layer.shape), g_mag.reshape(layer.shape))
-    return f"dL/d{layer.input}"
+    name = f"dL/d{ctx.name(layer.input)}"
+    env.put(name, g.reshape(layer.shape), g_mag.reshape(layer.shape))
+    return name
 
 
-def _dropout_backward(layer: Dropout, env: _Env, grad: str, gradients: dict) -> str:
+def _dropout_backward(layer: Dropout, env: _Env, ctx: Pass, grad: str, own: dict) -> str:
     g, g_mag = env.get(grad)
     local = np.array(layer.mask, dtype=float).reshape(g.shape) / (1.0 - float(layer.p))
-    env.put(f"dh_drop/d{layer.input}", local, local)
-    env.put(f"dL/d{layer.input}", g * local, g_mag * local)
-    return f"dL/d{layer.input}"
+    env.put(f"d{layer.output}/d{layer.input}{ctx.suffix}", local, local)
+    name = f"dL/d{ctx.name(layer.input)}"
+    env.put(name, g * local, g_mag * local)
+    return name
 
 
-def _pool_backward(layer: Pool, env: _Env, grad: str, gradients: dict) -> str:
+def _pool_backward(layer: Pool, env: _Env, ctx: Pass, grad: str, own: dict) -> str:
     g, g_mag = env.get(grad)
-    shape = env.v[layer.input].shape
-    choice = env.held.get(("current", layer.id))
-    env.put(f"dL/d{layer.input}", F.pool_backward(layer.mode, shape, g, layer.size, layer.stride, choice),
+    shape = env.v[ctx.name(layer.input)].shape
+    choice = env.held.get(("current", ctx.name(layer.output)))
+    name = f"dL/d{ctx.name(layer.input)}"
+    env.put(name, F.pool_backward(layer.mode, shape, g, layer.size, layer.stride, choice),
             F.pool_backward(layer.mode, shape, g_mag, layer.size, layer.stride, choice))
-    return f"dL/d{layer.input}"
+    return name
 
 
-def _activation_backward(layer: Activation, env: _Env, grad: str, gradients: dict) -> str:
+def _activation_backward(layer: Activation, env: _Env, ctx: Pass, grad: str, own: dict) -> str:
     g, g_mag = env.get(grad)
-    a, a_mag = env.get(layer.input)
-    local, local_mag = F.activation_prime(layer.op, _activation_params(layer), a, a_mag)
-    env.put(f"d{layer.output}/d{layer.input}", local, local_mag)
-    env.put(f"dL/d{layer.input}", g * local, g_mag * np.abs(local) + np.abs(g) * local_mag)
-    return f"dL/d{layer.input}"
+    x_name = Pass(ctx.example, 1).name("x") if layer.input == "x" else ctx.name(layer.input)
+    a, a_mag = env.get(x_name)
+    local, local_mag = F.activation_prime(_activation_name(layer), _activation_params(layer), a, a_mag,
+                                          _formula(layer))
+    env.put(f"d{layer.output}/d{layer.input}{ctx.suffix}", local, local_mag)
+    name = f"dL/d{x_name}"
+    env.put(name, g * local, g_mag * np.abs(local) + np.abs(g) * local_mag)
+    return name
 
 
-def _conv_backward(layer: Conv2D, env: _Env, grad: str, gradients: dict) -> str | None:
+def _conv_backward(layer: Conv2D, env: _Env, ctx: Pass, grad: str, own: dict) -> str | None:
     dh, dh_mag = env.get(grad)
-    x, x_mag = env.get(layer.input)
+    x_name = Pass(ctx.example, 1).name("x") if layer.input == "x" else ctx.name(layer.input)
+    x, x_mag = env.get(x_name)
     x3, xm3 = F.maps(x), F.maps(x_mag)
     size = tuple(layer.kernel_size)
-    P = F.patches(x3, size, layer.stride, layer.padding)
-    Pm = np.abs(P) + F.patches(xm3, size, layer.stride, layer.padding)
+    P = F.patches(x3, size, layer.stride, layer.pads)
+    Pm = np.abs(P) + F.patches(xm3, size, layer.stride, layer.pads)
     k_shape = env.given[layer.kernel.name].shape
-    gradients[layer.kernel.name] = (np.einsum("fij,cijuv->fcuv", dh, P).reshape(k_shape),
-                                    np.einsum("fij,cijuv->fcuv", dh_mag, Pm).reshape(k_shape))
+    own[layer.kernel.name] = (np.einsum("fij,cijuv->fcuv", dh, P).reshape(k_shape),
+                              np.einsum("fij,cijuv->fcuv", dh_mag, Pm).reshape(k_shape))
     if layer.parts:
         F_, Ho, Wo = dh.shape
         terms = np.zeros((F_, Ho, Wo) + (F_,) + P.shape[:1] + size)
@@ -307,17 +402,18 @@ def _conv_backward(layer: Conv2D, env: _Env, grad: str, gradients: dict) -> str 
         for f, i, j in np.ndindex(F_, Ho, Wo):
             terms[f, i, j, f] = dh[f, i, j] * P[:, i, j]
             mags[f, i, j, f] = dh_mag[f, i, j] * Pm[:, i, j]
-        env.put(layer.parts, terms.reshape((F_ * Ho * Wo,) + k_shape), mags.reshape((F_ * Ho * Wo,) + k_shape))
+        env.put(layer.parts + ctx.suffix, terms.reshape((F_ * Ho * Wo,) + k_shape),
+                mags.reshape((F_ * Ho * Wo,) + k_shape))
     if layer.bias is not None:
         b_shape = env.given[layer.bias.name].shape
-        gradients[layer.bias.name] = (dh.sum(axis=(1, 2)).reshape(b_shape), dh_mag.sum(axis=(1, 2)).reshape(b_shape))
+        own[layer.bias.name] = (dh.sum(axis=(1, 2)).reshape(b_shape), dh_mag.sum(axis=(1, 2)).reshape(b_shape))
     if layer.input_gradient:
-        k4 = env.given[layer.kernel.name].reshape((layer.filters, layer.channels) + size)
+        k4 = _param(env, ctx, layer.kernel).reshape((layer.filters, layer.channels) + size)
         shape3 = x3.shape
-        dx = F.conv_input_gradient(dh, k4, shape3, layer.stride, layer.padding).reshape(x.shape)
-        dx_mag = F.conv_input_gradient(dh_mag, np.abs(k4), shape3, layer.stride, layer.padding).reshape(x.shape)
-        env.put(f"dL/d{layer.input}", dx, dx_mag)
-        return f"dL/d{layer.input}"
+        dx = F.conv_input_gradient(dh, k4, shape3, layer.stride, layer.pads).reshape(x.shape)
+        dx_mag = F.conv_input_gradient(dh_mag, np.abs(k4), shape3, layer.stride, layer.pads).reshape(x.shape)
+        env.put(f"dL/d{x_name}", dx, dx_mag)
+        return f"dL/d{x_name}"
     return None
 
 
@@ -342,7 +438,7 @@ def _sequence(ref: NetworkReference, env: _Env, forward_only: bool) -> None:
     out_layer = next(layer for layer in ref.layers if isinstance(layer, TimeDistributedDense))
     head = ref.head
     names, cell = rnn.names, rnn.cell
-    act, act_params = cell.activation, _activation_params(cell)
+    act, act_params = _activation_name(cell), _activation_params(cell)
     levels, T = range(1, rnn.levels + 1), rnn.steps
     weights = {l: tuple(env.get(rnn.param(role, l).name)[0] for role in ("W_xh", "W_hh", "b_h")) for l in levels}
     W_hz, _ = env.get(out_layer.weight.name)
@@ -358,9 +454,10 @@ def _sequence(ref: NetworkReference, env: _Env, forward_only: bool) -> None:
             a_mag = F.mv(np.abs(W_xh), np.abs(below) + below_mag) + F.mv(np.abs(W_hh), np.abs(prev) + prev_mag) \
                 + np.abs(b_h)
             a_name, h_name = names.a(t, l)[0], names.h(t, l)[0]
-            a = _snap_kinks(act, a_name, a, a_mag, env)
+            a = _snap_kinks(cell, a_name, a, a_mag, env)
             env.put(a_name, a, a_mag)
-            below, below_mag = env.put(h_name, *F.activation(act, act_params, a, a_mag, env.held.get(a_name)))
+            below, below_mag = env.put(h_name, *F.activation(act, act_params, a, a_mag, env.held.get(a_name),
+                                                             _formula(cell)))
         if t in times:
             out = head.outputs[t]
             env.put(out.z, F.mv(W_hz, below) + b_z, F.mv(np.abs(W_hz), np.abs(below) + below_mag) + np.abs(b_z))
@@ -400,7 +497,7 @@ def _sequence(ref: NetworkReference, env: _Env, forward_only: bool) -> None:
                 dh, dh_mag = dh + F.mv_t(W_up, g), dh_mag + F.mv_t(np.abs(W_up), g_mag)
             env.put(f"dL/d{h_name}", dh, dh_mag)
             a, a_mag = env.get(a_name)
-            local, local_mag = F.activation_prime(act, act_params, a, a_mag)
+            local, local_mag = F.activation_prime(act, act_params, a, a_mag, _formula(cell))
             env.put(f"d{h_name}/d{a_name}", local, local_mag)
             da, da_mag = dh * local, dh_mag * np.abs(local) + np.abs(dh) * local_mag
             env.put(f"dL/d{a_name}", da, da_mag)

@@ -66,14 +66,14 @@ def conv_cell(d: Derivation, step: Step, f: int, i: int, j: int, digits: int) ->
     conv = d.layer(step.owner)
     x = maps(d[conv.input].value)
     k = kernels(d[conv.kernel.name].value, conv)
-    stride, padding = conv.stride, conv.padding
+    stride, (top, _bottom, left, _right) = conv.stride, conv.pads
     C, R, W = x.shape
     _, _, n, m = k.shape
     terms, exact = [], True
     for c in range(C):
         for u in range(n):
             for v in range(m):
-                r, s = i * stride + u - padding, j * stride + v - padding
+                r, s = i * stride + u - top, j * stride + v - left
                 xv = x[c, r, s] if 0 <= r < R and 0 <= s < W else ZERO
                 a, ea = _factor(xv, digits)
                 b, eb = _factor(k[f, c, u, v], digits)
@@ -175,7 +175,7 @@ def _kernel_grad_parts(step: Step, ctx: Context) -> Formula:
     g = d[grad].value
     x = maps(d[x_name].value)
     k_shape = kernels(d[kernel].value, conv).shape
-    stride, padding = conv.stride, conv.padding
+    stride, (top, _bottom, left, _right) = conv.stride, conv.pads
     C, R, W = x.shape
     F, _, n, m = k_shape
     positions = [tuple(p) for p in conv.positions]
@@ -185,7 +185,7 @@ def _kernel_grad_parts(step: Step, ctx: Context) -> Formula:
         f, i, j = positions[p]
         patch = np.empty((C, n, m), dtype=object)
         for c, u, v in np.ndindex(C, n, m):
-            r, s = i * stride + u - padding, j * stride + v - padding
+            r, s = i * stride + u - top, j * stride + v - left
             patch[c, u, v] = x[c, r, s] if 0 <= r < R and 0 <= s < W else ZERO
         gv = latexnum.scalar(g[f, i, j], ctx.digits)
         pv = latexnum.tensor(patch, ctx.digits)

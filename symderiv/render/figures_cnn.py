@@ -229,7 +229,7 @@ def _conv_window(d: Derivation, conv: Step, f: int = 0, i: int = 0, j: int = 0) 
     if x.shape[1] > MAX_DRAWN_SIDE or x.shape[2] > MAX_DRAWN_SIDE or k.ndim != 2:
         return None
     n, m = k.shape
-    stride, padding = layer.stride, layer.padding
+    stride, padding = layer.stride, any(layer.pads)
     if padding:
         return None
     window = {(i * stride + u, j * stride + v): "yellow!55" for u in range(n) for v in range(m)}
