@@ -127,6 +127,14 @@ def tex(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
+def tex_printed_text(report: Report) -> list[tuple[str, str]]:
+    """The claims file's own text the errata frame prints, with its fields: the source and the places."""
+    wrong = [r.bound.claim for r in report.results if r.status == WRONG]
+    fields = [("source", report.claims_file.source)] if wrong and report.claims_file.source else []
+    fields += [(c.where_field, c.where) for c in wrong if c.where]
+    return list(dict.fromkeys(fields))
+
+
 def _comment(text: str) -> str:
     return " ".join(str(text).split()).replace("%", "percent")
 

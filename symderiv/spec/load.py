@@ -7,13 +7,13 @@ adding a network family is one line here.
 from __future__ import annotations
 
 import importlib
-import tomllib
 from importlib import resources
 from pathlib import Path
 
 from symderiv.errors import SpecError, UsageError
 from symderiv.spec import fields
 from symderiv.spec.fields import Table
+from symderiv.spec.toml_text import load_toml
 
 EXAMPLES_PACKAGE = "symderiv.examples"
 
@@ -46,10 +46,7 @@ def load_spec(reference: str):
 
 
 def parse_spec_text(text: str, source: str | None = None):
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise SpecError("(file)", "valid TOML", f"a syntax error ({err})", source) from None
+    data = load_toml(text, source)
     try:
         return parse_spec(data)
     except SpecError as err:
@@ -71,6 +68,19 @@ def parse_spec(data: dict):
     module_name, func_name = KINDS[kind].split(":")
     parser = getattr(importlib.import_module(module_name), func_name)
     return parser(doc, meta)
+
+
+def printed_text(spec) -> list[tuple[str, str]]:
+    """The user text of a spec that the documents print, each with its field (for warnings about glyphs)."""
+    title_field = "example.title" if spec.title != spec.name else "example.name"
+    out = [(title_field, spec.title), ("example.description", spec.description)]
+    out += [(f"input.vocabulary[{i}]", word) for i, word in enumerate(getattr(spec, "vocabulary", None) or ())]
+    for key, name in spec.names.items():
+        role, layer = key if isinstance(key, tuple) else (key, 1)
+        default = role if layer == 1 else f"{role}_{layer}"
+        if name != default:
+            out.append((f"names.{default}", name))
+    return out
 
 
 # example.kind -> "module:parser"; imported lazily so `derive` of an RNN never imports the CNN code.
