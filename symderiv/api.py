@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from symderiv.models import derive_spec
+from symderiv.models import network_of
+from symderiv.network import derive as derive_network
 from symderiv.spec.load import load_spec, parse_spec_text
 from symderiv.steps import Derivation
 from symderiv.verify import Verification, verify
 
 
-def kind_of(spec) -> str:
-    return spec.kind
+def derive_spec(spec, forward_only: bool = False) -> Derivation:
+    """Derive a validated spec; ``forward_only`` stops after the loss."""
+    return derive_network(network_of(spec), forward_only)
 
 
 def derive(reference: str) -> Derivation:
     """Derive a built-in example (by name) or a spec file (by path)."""
-    spec = load_spec(reference)
-    return derive_spec(spec, kind_of(spec))
+    return derive_spec(load_spec(reference))
 
 
 def derive_text(toml_text: str) -> Derivation:
     """Derive a spec given as TOML text."""
-    spec = parse_spec_text(toml_text)
-    return derive_spec(spec, kind_of(spec))
+    return derive_spec(parse_spec_text(toml_text))
 
 
 def derive_and_verify(reference: str, finite_differences: bool = True) -> tuple[Derivation, Verification]:

@@ -12,12 +12,13 @@ from symderiv.verify import Verification
 
 
 def _exact_forms(value: np.ndarray):
-    """Nested strings of the exact forms, or None when any entry has no exact form."""
-    if any(n.exact is None for n in value.flat):
+    """Nested strings of the exact forms (null for an entry without a short one), or None when no entry
+    has one."""
+    if all(n.exact is None for n in value.flat):
         return None
     if value.shape == ():
         return str(value[()].exact)
-    return np.vectorize(lambda n: str(n.exact), otypes=[object])(value).tolist()
+    return np.vectorize(lambda n: None if n.exact is None else str(n.exact), otypes=[object])(value).tolist()
 
 
 def to_dict(derivation: Derivation, verification: Verification | None = None, lints=()) -> dict:
@@ -29,7 +30,7 @@ def to_dict(derivation: Derivation, verification: Verification | None = None, li
         if forms is not None:
             exact[step.name] = forms
     gradients = {s.name: s.floats for s in derivation.of_kind(Kind.GRADIENT)}
-    updated = {s.meta["parameter"]: s.floats for s in derivation.of_kind(Kind.UPDATE)}
+    updated = {s.parameter: s.floats for s in derivation.of_kind(Kind.UPDATE)}
     return {
         "example": derivation.example["name"],
         "title": derivation.example["title"],

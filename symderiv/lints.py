@@ -1,9 +1,10 @@
 """Teaching lints: what a worked example teaches by accident (saturation, dead units, ties, ...).
 
 Each lint has a name, a message and the steps it concerns; a spec silences lints by name
-(``[lints] silence = ["saturation"]``). The checks read only the derivation's steps (their
-operations, values and meta), never the spec's model family, so an RNN and a CNN are linted by
-the same code. The registry at the bottom lists the checks.
+(``[lints] silence = ["saturation"]``). The checks read the derivation's steps, what their
+operations are (a saturating activation's derivative, ReLU's) and the layers' records (a pooling's
+ties, the head's output activation and loss), never the spec's model family, so every network is
+linted by the same code. The registry at the bottom lists the checks.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import numpy as np
 
 from symderiv.display import show
 from symderiv.errors import SpecError
+from symderiv.layers.feedforward import Pool
+from symderiv.layers.head import Head
+from symderiv.ops.losses import LOSSES
 from symderiv.steps import Kind
 
 #: A local derivative below this share of its largest possible value counts as saturated.
 SATURATED_SHARE = 0.01
-#: Largest value of each activation's derivative (tanh' ≤ 1, σ' ≤ 1/4).
-DERIVATIVE_MAX = {"tanh_prime": 1.0, "sigmoid_prime": 0.25}
 #: A value this large (in absolute value) is reported as exploding.
 EXPLODING = 1e3
 #: Inputs beyond this magnitude are not on the [0, 1] scale of a min-max normalised output.
@@ -107,11 +109,12 @@ def saturation(derivation) -> list[Lint]:
     position = {s.name: i for i, s in enumerate(derivation.steps)}
     found, steps = [], []
     for step in sorted(derivation.of_kind(Kind.LOCAL), key=lambda s: position[s.inputs[0]] if s.inputs else 0):
-        top = DERIVATIVE_MAX.get(step.op)
+        op = derivation.ops[step.op]
+        top = op.peak
         if top is None:
             continue
         pre = derivation[step.inputs[0]]
-        act = step.op.removesuffix("_prime")
+        act = op.source
         for index in np.ndindex(step.shape):
             factor = step.value[index]
             if float(factor.approx) < SATURATED_SHARE * top:
@@ -137,7 +140,7 @@ def dead_relu(derivation) -> list[Lint]:
     """ReLU units whose pre-activation is ≤ 0: they pass no gradient for this example."""
     out = []
     for step in derivation.of_kind(Kind.LOCAL):
-        if step.op != "relu_prime":
+        if derivation.ops[step.op].source != "relu" or derivation.ops[step.op].family != "elementwise-derivative":
             continue
         pre = derivation[step.inputs[0]]
         dead = [index for index in np.ndindex(step.shape) if step.value[index].is_zero]
@@ -158,14 +161,13 @@ def dead_relu(derivation) -> list[Lint]:
 def pooling_tie(derivation) -> list[Lint]:
     """Max-pooling windows whose maximum is shared by several cells: the gradient's route is a convention."""
     out = []
-    for step in derivation.steps:
-        if step.op != "max_pool" or not step.meta.get("ties"):
+    for pool in derivation.layers_of(Pool):
+        if pool.mode != "max" or not pool.ties:
             continue
-        source = derivation[step.inputs[0]]
-        size, stride = step.meta.get("size", (2, 2)), step.meta.get("stride", 1)
-        argmax = step.meta.get("argmax", [])
+        step, source = derivation[pool.output], derivation[pool.input]
+        size, stride, argmax = pool.size, pool.stride, pool.chosen
         parts = []
-        for tie in step.meta["ties"]:
+        for tie in pool.ties:
             c, i, j = tie
             window = source.value[c, i * stride:i * stride + size[0], j * stride:j * stride + size[1]]
             top = step.value[tie]
@@ -174,7 +176,7 @@ def pooling_tie(derivation) -> list[Lint]:
             chosen = f", and {_element(source, argmax[pos])} gets its gradient" if pos < len(argmax) else ""
             parts.append(f"the window of {_element(step, tie)} has its maximum {_plain(top)} in {count} cells "
                          f"of {source.name}{chosen}")
-        backward = [s.name for s in derivation.steps if s.meta.get("forward") == step.name]
+        backward = [name for name in (f"dL/d{pool.input}",) if name in derivation]
         out.append(Lint("pooling-tie",
                         f"Tie in max pooling: {_join(parts)}. The first maximum is used by convention; another "
                         "framework may route the gradient to another of the tied cells (max is not "
@@ -199,9 +201,9 @@ def exploding(derivation) -> list[Lint]:
 def scale_mismatch(derivation) -> list[Lint]:
     """Raw inputs fed into a network whose output is min-max normalised."""
     out = []
-    for step in derivation.steps:
-        if step.op != "denormalise":
-            continue
+    predictions = [names.yhat for head in derivation.layers_of(Head) if head.denormalise
+                   for names in head.outputs.values()]
+    for step in (derivation[name] for name in predictions):
         lo, hi = (derivation[n].value[()] for n in step.inputs[1:3])
         inputs = [s for s in derivation.of_kind(Kind.INPUT)
                   if any(s.name in t.inputs for t in derivation.of_kind(Kind.FORWARD))]
@@ -224,21 +226,15 @@ def scale_mismatch(derivation) -> list[Lint]:
 def loss_mismatch(derivation) -> list[Lint]:
     """A loss that does not fit the output activation (MSE after softmax, BCE after softmax, ...)."""
     out = []
-    for step in derivation.of_kind(Kind.LOSS):
-        reason = None
-        if step.op in _LOSS_WORDS and step.inputs:
-            pred = derivation[step.meta.get("prediction", step.inputs[0])]
-            reason = MISMATCHES.get((pred.op, _LOSS_FAMILY.get(step.op)))
-        if reason:
+    for head in derivation.layers_of(Head):
+        loss = LOSSES[head.loss]
+        reason = MISMATCHES.get((head.activation, loss.family))
+        if not reason:
+            continue
+        for names in head.outputs.values():
             out.append(Lint("loss-mismatch", f"Loss and output activation do not match: "
-                            f"{_LOSS_WORDS[step.op]} after {pred.op}. {reason}", (step.name,)))
+                            f"{loss.words} after {head.activation}. {reason}", (names.loss,)))
     return out
-
-
-_LOSS_FAMILY = {"mse": "squared", "sse": "squared", "bce_sum": "bce", "bce_mean": "bce",
-                "cross_entropy": "cross_entropy"}
-_LOSS_WORDS = {"mse": "mean squared error", "sse": "squared error", "bce_sum": "binary cross-entropy",
-               "bce_mean": "binary cross-entropy", "cross_entropy": "categorical cross-entropy"}
 
 # (output activation op, loss family) -> why the pair teaches the wrong habit
 MISMATCHES = {

@@ -7,6 +7,14 @@ its exact SymPy form while that form is short (rationals always, up to a digit b
 beside it, an mpmath float with :data:`WORKING_DPS` digits, which is what later steps build on
 once the exact form has been dropped. Cost per operation is then constant, and a derivation is
 linear in the number of steps.
+
+Exact zeros stay exact. A value known only to working precision remembers how it was computed (its
+*recipe*: the operation and the Nums it came from). When a sum comes out below the working precision
+of its largest term, its digits are noise: the sum is recomputed from its recipe at 2, 4 and 8 times
+the precision. A value that stands out of the noise at a higher precision is kept with the digits
+that precision gives (so a value that is not zero is never printed 0); one that stays below the noise
+at every precision is the exact zero its terms cancel to (so an exact zero is never printed as noise,
+e.g. −4.9·10⁻⁶³). Recipes are dropped when a derivation is built and never pickled.
 """
 
 from __future__ import annotations
@@ -27,6 +35,11 @@ _CTX = mpmath.mp.clone()
 _CTX.dps = WORKING_DPS
 _mpf = _CTX.mpf
 
+#: A sum smaller than its largest term times 10**-CANCELLATION_DIGITS has only noise left in its digits.
+CANCELLATION_DIGITS = WORKING_DPS - 8
+#: Working precisions (digits) at which a cancelled sum is recomputed before it is taken as exactly 0.
+RAISED_DPS = (2 * WORKING_DPS, 4 * WORKING_DPS, 8 * WORKING_DPS)
+
 
 def _rational_size_ok(r: sympy.Rational) -> bool:
     return len(str(abs(r.p))) <= MAX_RATIONAL_DIGITS and len(str(r.q)) <= MAX_RATIONAL_DIGITS
@@ -38,12 +51,17 @@ class Num:
     ``size`` counts the nodes of the exact form; 1 for a rational. Instances are immutable.
     """
 
-    __slots__ = ("exact", "approx", "size")
+    __slots__ = ("exact", "approx", "size", "recipe")
 
-    def __init__(self, exact: sympy.Expr | None, approx, size: int = 1):
+    def __init__(self, exact: sympy.Expr | None, approx, size: int = 1, recipe: tuple | None = None):
         self.exact = exact
         self.approx = approx
         self.size = size
+        self.recipe = recipe          # how an inexact value was computed: (operation, operands...)
+
+    def __reduce__(self):
+        # the working-precision context is a clone whose mpf type does not pickle: store the raw mantissa
+        return _restore, (self.exact, self.approx._mpf_, self.size)
 
     # -- construction -----------------------------------------------------------------
     @classmethod
@@ -91,11 +109,12 @@ class Num:
         return f"Num(≈{_CTX.nstr(self.approx, 15)})"
 
     # -- arithmetic ---------------------------------------------------------------------
-    def _combine(self, other: "Num", exact_op, approx) -> "Num":
+    def _combine(self, other: "Num", exact_op, approx, code: str) -> "Num":
+        recipe = (code, self, other)
         if self.exact is None or other.exact is None:
-            return Num(None, approx, 0)
+            return Num(None, approx, 0, recipe)
         exact = exact_op(self.exact, other.exact)
-        return _keep_if_short(exact, approx, self.size + other.size + 1)
+        return _keep_if_short(exact, approx, self.size + other.size + 1, recipe)
 
     def __add__(self, other):
         other = _as_num(other)
@@ -103,13 +122,16 @@ class Num:
             return other
         if other.is_zero:
             return self
-        return self._combine(other, lambda a, b: a + b, self.approx + other.approx)
+        total = self._combine(other, lambda a, b: a + b, self.approx + other.approx, "add")
+        if total.exact is None and _cancelled(total.approx, self.approx, other.approx):
+            return _decide_cancelled(total)
+        return total
 
     __radd__ = __add__
 
     def __neg__(self):
         if self.exact is None:
-            return Num(None, -self.approx, 0)
+            return Num(None, -self.approx, 0, ("neg", self))
         return Num(-self.exact, -self.approx, self.size)
 
     def __sub__(self, other):
@@ -126,7 +148,7 @@ class Num:
             return other
         if other.exact is not None and _is_int(other.exact, 1):
             return self
-        return self._combine(other, lambda a, b: a * b, self.approx * other.approx)
+        return self._combine(other, lambda a, b: a * b, self.approx * other.approx, "mul")
 
     __rmul__ = __mul__
 
@@ -136,7 +158,7 @@ class Num:
             raise ZeroDivisionError("division by an exact zero")
         if self.is_zero:
             return ZERO
-        return self._combine(other, lambda a, b: a / b, self.approx / other.approx)
+        return self._combine(other, lambda a, b: a / b, self.approx / other.approx, "div")
 
     def __rtruediv__(self, other):
         return _as_num(other) / self
@@ -145,8 +167,8 @@ class Num:
         if not isinstance(n, int):
             raise TypeError("only integer powers are supported")
         if self.exact is None:
-            return Num(None, self.approx**n, 0)
-        return _keep_if_short(self.exact**n, self.approx**n, self.size + 1)
+            return Num(None, self.approx**n, 0, ("pow", self, n))
+        return _keep_if_short(self.exact**n, self.approx**n, self.size + 1, ("pow", self, n))
 
     # Comparisons use the 60-digit value; exact ties are decided exactly.
     def _cmp_key(self, other):
@@ -193,15 +215,15 @@ def _expr_size(expr: sympy.Expr) -> int:
     return sum(1 for _ in sympy.preorder_traversal(expr))
 
 
-def _keep_if_short(exact: sympy.Expr, approx, size_bound: int) -> Num:
+def _keep_if_short(exact: sympy.Expr, approx, size_bound: int, recipe: tuple | None = None) -> Num:
     if exact.is_Rational:
         if _rational_size_ok(exact):
             return Num(exact, _CTX.mpf(exact.p) / exact.q, 1)
-        return Num(None, approx, 0)
+        return Num(None, approx, 0, recipe)
     if size_bound > MAX_EXACT_SIZE:
         size = _expr_size(exact)
         if size > MAX_EXACT_SIZE:
-            return Num(None, approx, 0)
+            return Num(None, approx, 0, recipe)
         return Num(exact, approx, size)
     return Num(exact, approx, size_bound)
 
@@ -215,14 +237,98 @@ def _as_num(value) -> Num:
 
 
 def apply(func_exact, func_approx, x: Num) -> Num:
-    """Apply a unary function: SymPy form while short, mpmath value always."""
+    """Apply a unary function: SymPy form while short, mpmath value always.
+
+    ``func_approx`` must compute in the working context :data:`mp` (at whatever precision that context
+    has when it is called), so that a cancelled sum built on its value can be recomputed more precisely.
+    """
     approx = func_approx(x.approx)
+    recipe = ("fn", func_approx, x)
     if x.exact is None:
-        return Num(None, approx, 0)
+        return Num(None, approx, 0, recipe)
     exact = func_exact(x.exact)
     if exact.is_Rational:
         return Num.rational(exact)
-    return _keep_if_short(exact, approx, x.size + 1)
+    return _keep_if_short(exact, approx, x.size + 1, recipe)
+
+
+# -- exact zeros from cancelled sums ----------------------------------------------------------------
+def _restore(exact, raw, size) -> Num:
+    return Num(exact, _CTX.make_mpf(raw), size)
+
+
+def _cancelled(total, a, b) -> bool:
+    """The sum has lost (almost) all its digits to cancellation: only noise may be left."""
+    largest = max(abs(a), abs(b))
+    return largest != 0 and abs(total) <= largest * _CTX.mpf(10) ** -CANCELLATION_DIGITS
+
+
+def _decide_cancelled(total: Num) -> Num:
+    """Zero, or the value with its digits restored from a more precise recomputation (see the module doc)."""
+    for dps in RAISED_DPS:
+        precise = _evaluate(total, dps)
+        if precise is None:
+            return total                    # a leaf without a recipe: nothing better is known
+        value, largest = precise
+        with _CTX.workdps(dps):
+            noise = largest * _CTX.mpf(10) ** -(dps - 8)
+            if abs(value) > noise:
+                return Num(None, +_CTX.mpf(value), 0, total.recipe)
+    return ZERO
+
+
+def _evaluate(num: Num, dps: int):
+    """(value, largest term of its last sum) at ``dps`` digits from the recipes, or None when some
+    value on the way has neither an exact form nor a recipe. Iterative: recipes can be thousands deep."""
+    memo: dict[int, object] = {}
+    stack = [num]
+    with _CTX.workdps(dps + 10):
+        while stack:
+            node = stack[-1]
+            if id(node) in memo:
+                stack.pop()
+                continue
+            if node.exact is not None:
+                memo[id(node)] = _exact_value(node.exact)
+                stack.pop()
+                continue
+            if node.recipe is None:
+                return None
+            operands = [x for x in node.recipe[1:] if isinstance(x, Num)]
+            pending = [x for x in operands if id(x) not in memo]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            memo[id(node)] = _run(node.recipe, memo)
+        code, *args = num.recipe
+        value = memo[id(num)]
+        largest = max((abs(memo[id(x)]) for x in args if isinstance(x, Num)), default=abs(value))
+        return value, largest
+
+
+def _exact_value(expr):
+    if expr.is_Rational:
+        return _CTX.mpf(int(expr.p)) / int(expr.q)
+    return _CTX.mpf(sympy.N(expr, _CTX.dps + 5))
+
+
+def _run(recipe: tuple, memo: dict):
+    code, *args = recipe
+    if code == "fn":
+        return args[0](memo[id(args[1])])
+    if code == "neg":
+        return -memo[id(args[0])]
+    if code == "pow":
+        return memo[id(args[0])] ** args[1]
+    a, b = memo[id(args[0])], memo[id(args[1])]
+    return {"add": lambda: a + b, "mul": lambda: a * b, "div": lambda: a / b}[code]()
+
+
+def strip_recipes(values) -> None:
+    """Forget how each of these Nums was computed (once a derivation is complete, to free memory)."""
+    for n in values:
+        n.recipe = None
 
 
 ZERO = Num(sympy.Integer(0), _CTX.mpf(0), 1)

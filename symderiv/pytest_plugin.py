@@ -3,8 +3,10 @@
 A lecturer's repository keeps a spec (``rnn.toml``) and, beside it, the numbers the slides print
 (``rnn.claims.toml``); ``pytest`` then fails one test per wrong printed number, with the
 checker's explanation. Registered through the ``pytest11`` entry point; set ``symderiv_claims =
-false`` in the pytest configuration to turn collection off. The claims files shipped inside the
-symderiv package (the reference lecture, mistakes included) are never collected.
+false`` in the pytest configuration to turn collection off, and ``symderiv_strict = true`` to fail
+inexact claims too ("=" before a value that is only rounded; they pass by default). The claims
+files shipped inside the symderiv package (the reference lecture, mistakes included) are never
+collected.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ SUFFIX = ".claims.toml"
 def pytest_addoption(parser) -> None:
     parser.addini("symderiv_claims", type="bool", default=True,
                   help="collect *.claims.toml files as tests of printed numbers (symderiv)")
+    parser.addini("symderiv_strict", type="bool", default=False,
+                  help="fail a printed number that is right to its digits but written with '=' "
+                       "though only rounded (symderiv; default: it passes)")
 
 
 def pytest_collect_file(file_path: Path, parent):
@@ -68,7 +73,7 @@ class ClaimsTestFile(pytest.File):
                     stem = self.path.name[: -len(SUFFIX)]
                     raise SpecError("example", f'example = "NAME", spec = "FILE", or a spec {stem}.toml beside '
                                     "the claims file", "none of them", str(self.path))
-                self._report = check_claims(None, self.path)
+                self._report = check_claims(None, self.path, strict=self.config.getini("symderiv_strict"))
             except SymderivError as err:
                 self._error = f"symderiv: error: {err}"
         if self._error:
@@ -81,7 +86,8 @@ class ClaimsError(Exception):
 
 
 class ClaimItem(pytest.Item):
-    """One claim: passes when it holds (or is only rounding), fails with the checker's line when wrong."""
+    """One claim: passes when it holds (or is only rounding, or inexact unless strict), fails with the
+    checker's line otherwise."""
 
     def __init__(self, *, index: int, **kwargs):
         super().__init__(**kwargs)
@@ -89,8 +95,10 @@ class ClaimItem(pytest.Item):
 
     def runtest(self) -> None:
         report = self.parent.report()
+        from symderiv.checker.report import fails
+
         result = report.results[self.index]
-        if result.status == "wrong":
+        if fails(result.status, report.strict):
             raise ClaimsError(report.line(result))
 
     def repr_failure(self, excinfo, style=None):

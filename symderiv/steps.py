@@ -1,22 +1,30 @@
 """The derivation as data: an ordered tuple of immutable steps, and the builder that records them.
 
-A model (RNN, CNN) only *adds steps*; each step names the operation that computes it (a key of
-:data:`symderiv.ops.OPS`) and the earlier steps it is computed from. The value is computed here,
+Layers only *add steps*; each step names the operation that computes it (a key of the derivation's
+:class:`~symderiv.ops.OpTable`) and the earlier steps it is computed from. The value is computed here,
 once, by that operation, so the formula shown and the number shown cannot drift apart.
 Verification, JSON output, the claims checker and the templates read the same steps; nothing
 downstream recomputes a derivation.
+
+Backward, the builder applies each operation's own backward rule (:meth:`Builder.backprop`) and adds
+up the gradients that reach one value along several paths (:meth:`Builder.contribute`,
+:meth:`Builder.gradient`): a hidden state that feeds the output, the next time step and the layer
+above receives three contributions, and one step sums them with the chain rule written out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from enum import StrEnum
 
 import numpy as np
 import sympy
 
 from symderiv import tensors
-from symderiv.ops import OPS
+from symderiv.numbers import strip_recipes
+from symderiv.ops import G, OUT, Local, OpTable
+from symderiv.ops.linear import SUM_OF
 
 
 class Kind(StrEnum):
@@ -41,6 +49,10 @@ class Step:
     ``formula`` is a pattern over the inputs: ``{0}`` stands for input 0 (its symbol on the
     formula line, its value on the substituted line), ``{0:T}`` for its transpose. ``chain``
     holds, for gradients, the chain-rule factors (LaTeX) whose product the formula evaluates.
+    ``time`` and ``layer`` place the step in an unrolled recurrent network (t, stack level);
+    ``role`` is what the layer that made it calls it (a caption: "pre-activation"), ``topic`` the
+    part of the network the slides group it with ("conv", "pool"), ``owner`` the id of that layer;
+    ``parameter`` names the parameter a gradient, contribution or update belongs to.
     """
 
     name: str
@@ -54,7 +66,12 @@ class Step:
     note: str = ""
     time: int | None = None
     layer: int | None = None
-    meta: dict = field(default_factory=dict)
+    role: str = ""
+    topic: str = ""
+    owner: str = ""
+    parameter: str | None = None
+    token: str | None = None
+    axes: tuple[str, ...] = ()
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -79,13 +96,32 @@ def sympy_symbol(name: str, shape: tuple[int, ...]):
 
 
 class Derivation:
-    """An example's ordered steps, with lookup by name; immutable once built."""
+    """An example's ordered steps, with lookup by name; immutable once built.
 
-    def __init__(self, example: dict, steps: tuple[Step, ...], model: object = None):
+    ``layers`` are the layers that made the steps (figures and the float64 reference read their
+    records); ``ops`` is the operation table the steps' ``op`` names refer to.
+    """
+
+    def __init__(self, example: dict, steps: tuple[Step, ...], model: object = None, ops: OpTable | None = None,
+                 layers: tuple = ()):
         self.example = example          # name, title, description, kind, ...
         self.steps = steps
         self.model = model              # the validated spec the steps were built from
+        self.ops = ops if ops is not None else OpTable()
+        self.layers = tuple(layers)
         self._index = {s.name: s for s in steps}
+
+    def with_steps(self, steps) -> "Derivation":
+        """The same example, network and operations with other steps (a corrupted copy in a test, the
+        cosmetically cleaned steps a document prints)."""
+        return Derivation(self.example, tuple(steps), self.model, self.ops, self.layers)
+
+    def layer(self, layer_id: str):
+        """The layer with this id (a step's ``owner``)."""
+        return next(layer for layer in self.layers if layer.id == layer_id)
+
+    def layers_of(self, cls) -> list:
+        return [layer for layer in self.layers if isinstance(layer, cls)]
 
     def __getitem__(self, name: str) -> Step:
         return self._index[name]
@@ -118,15 +154,25 @@ class Derivation:
         if step.op is None:
             return step.sympy_symbol()
         args = [self[i].sympy_symbol() for i in step.inputs]
-        return OPS[step.op].sympy(*args)
+        return self.ops[step.op].sympy(*args)
+
+
+class Contribution(NamedTuple):
+    """One path by which the gradient reaches a value: ``op`` of ``inputs``, with its chain-rule factors."""
+
+    op: str
+    inputs: tuple[str, ...]
+    chain: tuple[str, ...]
 
 
 class Builder:
     """Records steps in order; computes each value through the operation table."""
 
-    def __init__(self):
+    def __init__(self, ops: OpTable | None = None):
+        self.ops = ops if ops is not None else OpTable()
         self._steps: list[Step] = []
         self._index: dict[str, Step] = {}
+        self._contributions: dict[str, list[Contribution]] = {}
 
     def __getitem__(self, name: str) -> Step:
         return self._index[name]
@@ -136,6 +182,11 @@ class Builder:
 
     def value(self, name: str) -> np.ndarray:
         return self._index[name].value
+
+    @property
+    def steps(self) -> list[Step]:
+        """The steps recorded so far, in order."""
+        return list(self._steps)
 
     def given(self, name: str, symbol: str, kind: Kind, value, **extra) -> Step:
         """A value the example states (input, parameter, constant)."""
@@ -148,11 +199,67 @@ class Builder:
         missing = [i for i in inputs if i not in self._index]
         if missing:
             raise KeyError(f"step {name!r} uses unknown steps {missing}")
-        operation = OPS[op]
+        operation = self.ops[op]
         value = operation.forward(*(self._index[i].value for i in inputs))
         pattern = formula if formula is not None else operation.pattern_for(len(inputs))
         return self._record(Step(name=name, symbol=symbol, kind=kind, value=value, op=op,
                                  inputs=inputs, formula=pattern, **extra))
+
+    # -- backward -------------------------------------------------------------------------------
+    def backprop(self, via: str, index: int, grad: str, local: tuple[str, str] | None = None,
+                 **local_extra) -> tuple[str, tuple[str, ...]]:
+        """(op, inputs) giving the gradient of input ``index`` of step ``via`` from ``grad`` (= ∂L/∂via),
+        by that operation's backward rule. A rule through a local derivative records it first as a step
+        named ``local`` = (name, symbol) (once; later calls reuse it)."""
+        step = self[via]
+        rule = self.ops[step.op].vjp(index)
+        if rule is None:
+            raise ValueError(f"no gradient flows to input {index} of {via} ({step.op})")
+        args = []
+        for arg in rule.args:
+            if arg == G:
+                args.append(grad)
+            elif arg == OUT:
+                args.append(via)
+            elif isinstance(arg, Local):
+                if local is None:
+                    raise ValueError(f"the gradient through {via} ({step.op}) needs a local-derivative step")
+                name, symbol = local
+                if name not in self:
+                    self.compute(name, symbol, Kind.LOCAL, arg.op, [step.inputs[i] for i in arg.args], **local_extra)
+                args.append(name)
+            else:
+                args.append(step.inputs[arg])
+        return rule.op, tuple(args)
+
+    def contribute(self, target: str, via: str, index: int, grad: str, chain: tuple[str, ...], **local) -> None:
+        """Record one path of the gradient to ``target`` (input ``index`` of step ``via``)."""
+        op, inputs = self.backprop(via, index, grad, **local)
+        self._contributions.setdefault(target, []).append(Contribution(op, inputs, chain))
+
+    def contributions(self, target: str) -> list[Contribution]:
+        return list(self._contributions.get(target, ()))
+
+    def gradient(self, target: str, name: str, symbol: str, kind: Kind, *, as_sum: bool = False, **extra) -> Step:
+        """∂L/∂target from the contributions recorded for it: one gives that operation's step (its chain
+        factors as they are); several (or ``as_sum``) give one step adding them, the chain rule written
+        out as a sum of products. Contributions of one kind are added by one operation (Σ Wᵢᵀ gᵢ);
+        mixed ones by a sum the derivation defines."""
+        parts = self._contributions.pop(target, None)
+        if not parts:
+            raise KeyError(f"no gradient reaches {target!r}")
+        if len(parts) == 1 and not as_sum:
+            (op, inputs, chain), = parts
+            return self.compute(name, symbol, kind, op, inputs, chain=chain, **extra)
+        inputs = tuple(i for p in parts for i in p.inputs)
+        chain = (" + ".join("".join(p.chain) for p in parts),)
+        kinds = {p.op for p in parts}
+        if len(kinds) == 1 and next(iter(kinds)) in SUM_OF:
+            op = SUM_OF[parts[0].op]
+        else:
+            members = tuple((p.op, len(p.inputs)) for p in parts)
+            op = self.ops.define("sum[" + ",".join(m for m, _ in members) + "]", ("contribution_sum", members))
+        return self.compute(name, symbol, kind, op, inputs, chain=chain, **extra)
 
     def _record(self, step: Step) -> Step:
         if step.name in self._index:
@@ -161,5 +268,7 @@ class Builder:
         self._index[step.name] = step
         return step
 
-    def build(self, example: dict, model: object = None) -> Derivation:
-        return Derivation(example, tuple(self._steps), model)
+    def build(self, example: dict, model: object = None, layers: tuple = ()) -> Derivation:
+        for step in self._steps:
+            strip_recipes(step.value.flat)
+        return Derivation(example, tuple(self._steps), model, self.ops, layers)

@@ -18,9 +18,10 @@ from pathlib import Path
 from symderiv.steps import Derivation
 
 
-def check_claims(example_or_spec, claims, finite_differences: bool = False):
+def check_claims(example_or_spec, claims, finite_differences: bool = False, strict: bool = False):
     """The :class:`~symderiv.checker.report.Report` of ``claims`` against the example (nothing raised
-    for wrong claims; bad input raises :class:`~symderiv.errors.SymderivError`)."""
+    for wrong claims; bad input raises :class:`~symderiv.errors.SymderivError`). ``strict``: the
+    report counts inexact claims ('=' before a rounded value) as failing."""
     from symderiv.checker.claims import parse_claims, read_claims
     from symderiv.checker.report import check
     from symderiv.errors import SpecError
@@ -38,16 +39,19 @@ def check_claims(example_or_spec, claims, finite_differences: bool = False):
             raise SpecError("example", "the example the claims are about (a name, a spec file or a derivation)",
                             "nothing", claims_file.path)
         derivation = derive_verified(reference, finite_differences)
-    return check(claims_file, derivation, lint_derivation(derivation))
+    return check(claims_file, derivation, lint_derivation(derivation), strict=strict)
 
 
-def assert_claims(example_or_spec, claims, finite_differences: bool = False):
-    """Fail (AssertionError) when any claim is wrong, with one line per wrong claim; return the report."""
-    report = check_claims(example_or_spec, claims, finite_differences)
-    if report.wrong:
-        lines = [report.line(r) for r in report.wrong]
+def assert_claims(example_or_spec, claims, finite_differences: bool = False, strict: bool = False):
+    """Fail (AssertionError) when any claim is wrong (``strict``: or inexact), with one line per failing
+    claim; return the report. An inexact claim is right to its digits but printed with '='."""
+    report = check_claims(example_or_spec, claims, finite_differences, strict)
+    failed = report.failed
+    if failed:
+        lines = [report.line(r) for r in failed]
         where = report.claims_file.path or "claims"
-        raise AssertionError(f"{len(report.wrong)} of {len(report.results)} printed numbers in {where} are wrong "
+        what = "wrong" if not report.inexact or not strict else "wrong or inexact"
+        raise AssertionError(f"{len(failed)} of {len(report.results)} printed numbers in {where} are {what} "
                              f"(checked against {report.derivation.example['name']}):\n" + "\n".join(lines))
     return report
 

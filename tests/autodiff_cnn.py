@@ -16,10 +16,10 @@ import numpy as np
 from autograd import grad
 
 ACT = {
-    "tanh": anp.tanh,
-    "sigmoid": lambda a: 1 / (1 + anp.exp(-a)),
-    "relu": lambda a: anp.where(a > 0, a, 0.0),
-    "identity": lambda a: a,
+    "tanh": lambda a, xp: xp.tanh(a),
+    "sigmoid": lambda a, xp: 1 / (1 + xp.exp(-a)),
+    "relu": lambda a, xp: xp.where(a > 0, a, 0.0),
+    "identity": lambda a, xp: a,
 }
 
 
@@ -34,14 +34,14 @@ def _value(a) -> np.ndarray:
     return np.asarray(a)
 
 
-def _pad(x3, P: int):
+def _pad(x3, P: int, xp=anp):
     if not P:
         return x3
     C, R, W = _value(x3).shape
-    rows = anp.zeros((C, P, W))
-    x3 = anp.concatenate([rows, x3, rows], axis=1)
-    cols = anp.zeros((C, R + 2 * P, P))
-    return anp.concatenate([cols, x3, cols], axis=2)
+    rows = xp.zeros((C, P, W))
+    x3 = xp.concatenate([rows, x3, rows], axis=1)
+    cols = xp.zeros((C, R + 2 * P, P))
+    return xp.concatenate([cols, x3, cols], axis=2)
 
 
 def network(data: dict):
@@ -61,27 +61,27 @@ def network(data: dict):
     if names["b_conv"] in par:
         params["b_conv"] = np.array(par[names["b_conv"]], dtype=float)
 
-    def conv_layer(x, p):
-        x3 = anp.reshape(x, (1,) + image.shape) if image.ndim == 2 else x
+    def conv_layer(x, p, xp):
+        x3 = xp.reshape(x, (1,) + image.shape) if image.ndim == 2 else x
         C, R, W = image.shape if image.ndim == 3 else (1,) + image.shape
-        xp = _pad(x3, P)
-        k4 = anp.reshape(p["k"], (F, C, n, m))
+        padded = _pad(x3, P, xp)
+        k4 = xp.reshape(p["k"], (F, C, n, m))
         Ho, Wo = (R + 2 * P - n) // S + 1, (W + 2 * P - m) // S + 1
-        bias = anp.reshape(p["b_conv"], (F,)) if "b_conv" in p else None
+        bias = xp.reshape(p["b_conv"], (F,)) if "b_conv" in p else None
         cells, sizes = [], []
         for f in range(F):
             for i in range(Ho):
                 for j in range(Wo):
-                    patch = xp[:, i * S:i * S + n, j * S:j * S + m]
-                    cell = anp.sum(patch * k4[f])
+                    patch = padded[:, i * S:i * S + n, j * S:j * S + m]
+                    cell = xp.sum(patch * k4[f])
                     size = np.sum(np.abs(_value(patch)) * np.abs(_value(k4[f])))
                     if bias is not None:
                         cell, size = cell + bias[f], size + abs(_value(bias[f]))
                     cells.append(cell)
                     sizes.append(size)
-        return anp.reshape(anp.array(cells), (F, Ho, Wo)), np.reshape(sizes, (F, Ho, Wo))
+        return xp.reshape(xp.array(cells), (F, Ho, Wo)), np.reshape(sizes, (F, Ho, Wo))
 
-    def pool_layer(a):
+    def pool_layer(a, xp):
         pq = _size(pool["size"])
         s = pool.get("stride", pq[0])
         F_, Ho, Wo = _value(a).shape
@@ -98,40 +98,40 @@ def network(data: dict):
                         u, v = divmod(int(np.argmax(near)), pq[1])
                         cells.append(a[f, i * s + u, j * s + v])
                     else:
-                        cells.append(anp.mean(a[f, i * s:i * s + pq[0], j * s:j * s + pq[1]]))
-        return anp.reshape(anp.array(cells), (F_, Hp, Wp))
+                        cells.append(xp.mean(a[f, i * s:i * s + pq[0], j * s:j * s + pq[1]]))
+        return xp.reshape(xp.array(cells), (F_, Hp, Wp))
 
-    def loss(x, p):
-        h, size = conv_layer(x, p)
-        a = anp.where(_value(h) > 1e-12 * size, h, 0.0) if conv.get("activation", "relu") == "relu" else act(h)
+    def loss(x, p, xp=anp):
+        h, size = conv_layer(x, p, xp)
+        a = xp.where(_value(h) > 1e-12 * size, h, 0.0) if conv.get("activation", "relu") == "relu" else act(h, xp)
         if pool:
-            a = pool_layer(a)
+            a = pool_layer(a, xp)
         if dropout:
             a = a * np.array(dropout["mask"], dtype=float).reshape(_value(a).shape) / (1 - dropout["p"])
-        z = anp.dot(p["W"], anp.reshape(a, (-1,))) + p["b"]
+        z = xp.dot(p["W"], xp.reshape(a, (-1,))) + p["b"]
         if out_act == "softmax":
-            e = anp.exp(z - anp.max(z))
-            yhat = e / anp.sum(e)
+            e = xp.exp(z - xp.max(z))
+            yhat = e / xp.sum(e)
         elif out_act == "sigmoid":
-            yhat = 1 / (1 + anp.exp(-z))
+            yhat = 1 / (1 + xp.exp(-z))
         else:
             yhat = z
         if loss_kind == "mse":
-            return anp.mean((yhat - y) ** 2)
+            return xp.mean((yhat - y) ** 2)
         if loss_kind == "sse":
-            return anp.sum((yhat - y) ** 2)
+            return xp.sum((yhat - y) ** 2)
         # log ŷ and log(1 − ŷ) from z, as a careful float64 program does: 1 − σ(17) has lost its digits
         if out_act == "softmax":
-            log_p = z - anp.max(z) - anp.log(anp.sum(anp.exp(z - anp.max(z))))
-            log_q = anp.log(1 - yhat)
+            log_p = z - xp.max(z) - xp.log(xp.sum(xp.exp(z - xp.max(z))))
+            log_q = xp.log(1 - yhat)
         elif out_act == "sigmoid":
-            log_p, log_q = -anp.logaddexp(0.0, -z), -anp.logaddexp(0.0, z)
+            log_p, log_q = -xp.logaddexp(0.0, -z), -xp.logaddexp(0.0, z)
         else:
-            log_p, log_q = anp.log(yhat), anp.log(1 - yhat)
+            log_p, log_q = xp.log(yhat), xp.log(1 - yhat)
         if loss_kind == "cross_entropy":
-            return -anp.sum(y * log_p)
+            return -xp.sum(y * log_p)
         terms = -(y * log_p + (1 - y) * log_q)
-        return anp.sum(terms) if loss_kind == "bce" else anp.mean(terms)
+        return xp.sum(terms) if loss_kind == "bce" else xp.mean(terms)
 
     return image, params, loss
 

@@ -1,7 +1,8 @@
 """An independent RNN for the tests, differentiated by HIPS autograd (not by symderiv, not by hand).
 
 It reads the *TOML data* of a spec directly, so it shares neither the spec parser nor the
-derivation with the code under test.
+derivation with the code under test. The loss takes its array namespace (``xp``): autograd's NumPy for
+float64 gradients, :mod:`mpnp` for the same model at 50 digits.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import numpy as np
 from autograd import grad
 
 ACT = {
-    "tanh": anp.tanh,
-    "sigmoid": lambda a: 1 / (1 + anp.exp(-a)),
-    "relu": lambda a: anp.where(a > 0, a, 0.0),   # gradient 0 at 0, as frameworks take it
-    "identity": lambda a: a,
+    "tanh": lambda a, xp: xp.tanh(a),
+    "sigmoid": lambda a, xp: 1 / (1 + xp.exp(-a)),
+    "relu": lambda a, xp: xp.where(a > 0, a, 0.0),   # gradient 0 at 0, as frameworks take it
+    "identity": lambda a, xp: a,
 }
 
 
@@ -56,7 +57,7 @@ def setup(data: dict):
     loss_kind = net.get("loss", {"softmax": "cross_entropy", "sigmoid": "bce"}.get(out_act, "mse"))
     denorm = net.get("denormalise")
 
-    def loss_fn(p):
+    def loss_fn(p, xp=anp):
         h = dict(h0)
         total = 0.0
         T = len(xs)
@@ -64,29 +65,29 @@ def setup(data: dict):
             below = xs[t]
             for l in range(1, layers + 1):
                 sfx = "" if l == 1 else f"_{l}"
-                h[l] = f(anp.dot(p["W_xh" + sfx], below) + anp.dot(p["W_hh" + sfx], h[l]) + p["b_h" + sfx])
+                h[l] = f(xp.dot(p["W_xh" + sfx], below) + xp.dot(p["W_hh" + sfx], h[l]) + p["b_h" + sfx], xp)
                 below = h[l]
             if every or t == T - 1:
                 y = ys[t if every else 0]
-                z = anp.dot(p["W_hz"], below) + p["b_z"]
+                z = xp.dot(p["W_hz"], below) + p["b_z"]
                 if out_act == "softmax":
-                    e = anp.exp(z - anp.max(z))
-                    yhat = e / anp.sum(e)
+                    e = xp.exp(z - xp.max(z))
+                    yhat = e / xp.sum(e)
                 elif out_act == "sigmoid":
-                    yhat = 1 / (1 + anp.exp(-z))
+                    yhat = 1 / (1 + xp.exp(-z))
                 elif denorm:
                     yhat = denorm["y_min"] + z * (denorm["y_max"] - denorm["y_min"])
                 else:
                     yhat = z
                 if loss_kind == "mse":
-                    total = total + anp.mean((yhat - y) ** 2)
+                    total = total + xp.mean((yhat - y) ** 2)
                 elif loss_kind == "sse":
-                    total = total + anp.sum((yhat - y) ** 2)
+                    total = total + xp.sum((yhat - y) ** 2)
                 elif loss_kind == "cross_entropy":
-                    total = total - anp.sum(y * anp.log(yhat))
+                    total = total - xp.sum(y * xp.log(yhat))
                 else:
-                    terms = -(y * anp.log(yhat) + (1 - y) * anp.log(1 - yhat))
-                    total = total + (anp.sum(terms) if loss_kind == "bce" else anp.mean(terms))
+                    terms = -(y * xp.log(yhat) + (1 - y) * xp.log(1 - yhat))
+                    total = total + (xp.sum(terms) if loss_kind == "bce" else xp.mean(terms))
         return total
 
     return params, loss_fn

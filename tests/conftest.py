@@ -10,8 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import Phase, settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests: reproducible in CI (the same examples every run, no example database, no shrinking
+# that could take minutes after a failure), exploring new examples on a developer's machine.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True,
+                          phases=(Phase.explicit, Phase.generate))
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 def run_cli(*args, cwd=None, check=False) -> subprocess.CompletedProcess:

@@ -88,6 +88,55 @@ def forecast() -> dict:
                   mpf("0.1"), output="linear", denorm=(mpf(15), mpf(16)), offset=1)
 
 
+TWO_UNITS_SPEC = """
+[example]
+name = "rnn-two-units"
+kind = "rnn"
+[network]
+hidden_size = 2
+output_activation = "linear"
+loss = "mse"
+[input]
+sequence = [[1, 0], [0.5, -1], [0, 2]]
+[target]
+value = 0.5
+[parameters]
+W_xh = [[0.1, -0.2], [0.3, 0.4]]
+W_hh = [[0.5, 0.0], [-0.1, 0.2]]
+W_hz = [[1.0, -0.5]]
+b_h = [0.1, 0]
+b_z = [0.2]
+[training]
+learning_rate = 0.5
+"""
+
+
+def rnn_two_units() -> dict:
+    """TWO_UNITS_SPEC by hand: a tanh RNN with two hidden units read at t = 3, linear output, squared error
+    (one output, so the mean is the square): the forward pass and the gradient back to h_2."""
+    xs = [[mpf(1), mpf(0)], [mpf("0.5"), mpf(-1)], [mpf(0), mpf(2)]]
+    w_xh = [[mpf("0.1"), mpf("-0.2")], [mpf("0.3"), mpf("0.4")]]
+    w_hh = [[mpf("0.5"), mpf(0)], [mpf("-0.1"), mpf("0.2")]]
+    w_hz, b_h, b_z, y = [mpf(1), mpf("-0.5")], [mpf("0.1"), mpf(0)], mpf("0.2"), mpf("0.5")
+    q, h, a = {}, [mpf(0), mpf(0)], []
+    for t in range(1, 4):
+        at = [sum(w_xh[i][d] * xs[t - 1][d] for d in range(2)) + sum(w_hh[i][j] * h[j] for j in range(2)) + b_h[i]
+              for i in range(2)]
+        a.append(at)
+        h = [mp.tanh(v) for v in at]
+        q[f"a_{t}"], q[f"h_{t}"] = at, h
+    z = sum(w_hz[i] * h[i] for i in range(2)) + b_z
+    q["z_3"], q["L"] = [z], (z - y) ** 2
+    dz = 2 * (z - y)
+    q["dL/dz_3"] = [dz]
+    dh3 = [w_hz[i] * dz for i in range(2)]
+    da3 = [dh3[i] * _tanh_prime(a[2][i]) for i in range(2)]
+    q["dL/dh_3"], q["dL/da_3"] = dh3, da3
+    q["dL/dh_2"] = [sum(w_hh[j][i] * da3[j] for j in range(2)) for i in range(2)]     # W_hhᵀ dL/da_3
+    q["W_hh dL/da_3"] = [sum(w_hh[i][j] * da3[j] for j in range(2)) for i in range(2)]   # the slip: no transpose
+    return q
+
+
 IMAGE = [[1, 0, 2, 3, 0], [4, 6, 6, 8, 1], [3, 1, 1, 0, 2], [1, 2, 2, 4, 1], [2, 4, 0, 1, 3]]
 KERNEL = [[1, 0, -1], [1, 0, -1], [1, 0, -1]]
 DENSE_W = [["0.2", "0.4", "0.1", "-0.5"], ["-0.3", "0.6", "0.2", "0.1"]]

@@ -21,12 +21,38 @@ from symderiv.errors import SpecError
     ("= 16", "16", "0.5", "="),
     (".5", "0.5", "0.05", None),
     ("1/3", "1/3", "0", None),                      # a fraction is exact
+    # longer than float64 holds (15 significant digits): judged at the 15th digit, not the 17th
+    ("0.46211715726000974", "0.46211715726000974", "0.5e-15", None),
+    ("= -0.30757656854799805", "-0.30757656854799805", "0.5e-15", "="),
+    ("1234567.8901234567", "1234567.8901234567", "0.5e-8", None),
+    ("0.462117157260010", "0.462117157260010", "0.5e-15", None),     # 15 digits: as printed
 ])
 def test_printed_numbers(text, value, half, relation):
     p = parse_printed(text, "claims.x")
     assert p.value == sympy.Rational(value)
     assert p.half_unit == sympy.Rational(half)
     assert p.relation == relation
+
+
+@pytest.mark.parametrize("text, values, relations, shape", [
+    ("≈ [0.015, 0.985]", ["0.015", "0.985"], ["≈", "≈"], (2,)),                    # as the checker prints it
+    ("[0.5, -0.4; 0.3, 0.1]", ["0.5", "-0.4", "0.3", "0.1"], [None] * 4, (2, 2)),
+    ("= [[1 2] [3 4]]", ["1", "2", "3", "4"], ["="] * 4, (2, 2)),                  # as NumPy prints it
+    ("[≈ 0.1, = 0]", ["0.1", "0"], ["≈", "="], (2,)),
+    ("[0.24122675 0.24698396\n 0.25287673 −0.25891256]", ["0.24122675", "0.24698396", "0.25287673",
+                                                           "-0.25891256"], [None] * 4, (4,)),
+])
+def test_printed_vectors_and_matrices(text, values, relations, shape):
+    cf = parse_claims({"z": text})
+    got = cf.claims[0].values
+    flat = [p for row in got for p in (row if isinstance(row, list) else [row])]
+    assert [p.value for p in flat] == [sympy.Rational(v) for v in values]
+    assert [p.relation for p in flat] == relations
+    assert (len(got),) + ((len(got[0]),) if isinstance(got[0], list) else ()) == shape
+    # a table's relation applies to the entries that do not state their own
+    with_relation = parse_claims({"z": {"value": text, "relation": "~"}}).claims[0].values
+    flat = [p for row in with_relation for p in (row if isinstance(row, list) else [row])]
+    assert [p.relation for p in flat] == [r or "≈" for r in relations]
 
 
 def test_groups_tables_and_indices():
@@ -72,8 +98,34 @@ CASES = [
      """symderiv: error: FILE: field 'claims."dL/dW_hz[4,0]"': expected an index within dL/dW_hz, a 4 × 1 """
      """matrix (index 0 runs from 0 to 3), found [4, 0]"""),
     ('example = "rnn-text"\n[claims]\n"h_1[0,0,0]" = "0.1"\n',
-     """symderiv: error: FILE: field 'claims."h_1[0,0,0]"': expected at most 1 (or 0, leaving out axes of """
-     """length 1) indices for h_1, a vector of 1, found [0, 0, 0]"""),
+     """symderiv: error: FILE: field 'claims."h_1[0,0,0]"': expected an index of at most 1 number for h_1, """
+     """a vector of 1, found [0, 0, 0]"""),
+    ('example = "rnn-timeseries"\n[claims]\n"dL/dW_hz[1]" = "2"\n',
+     """symderiv: error: FILE: field 'claims."dL/dW_hz[1]"': expected an index within dL/dW_hz, a 1 × 1 matrix """
+     """(an axis of length 1 takes only the index 0), found [1]"""),
+    ('example = "cnn-image"\n[claims]\n"h\'[0,3]" = "0"\n',
+     """symderiv: error: FILE: field 'claims."h'[0,3]"': expected an index within h', a 1 × 3 × 3 array (axes """
+     """of length 1 left out, index 1 runs from 0 to 2), found [0, 3]"""),
+    ('example = "rnn-text"\n[claims]\nz_3 = "≈ [0.024, 0.047, 0.071"\n',
+     """symderiv: error: FILE: field 'claims.z_3': expected a vector or matrix as printed, e.g. "≈ [0.015, """
+     """0.985]", "[1, 2; 3, 4]" (rows separated by ";") or "[[1, 2], [3, 4]]", found the text '≈ [0.024, """
+     """0.047, 0.071' (a '[' without its ']')"""),
+    ('example = "rnn-text"\n[claims]\nz_3 = "[0.024, 0.047; 0.071]"\n',
+     """symderiv: error: FILE: field 'claims.z_3': expected a vector or matrix as printed, e.g. "≈ [0.015, """
+     """0.985]", "[1, 2; 3, 4]" (rows separated by ";") or "[[1, 2], [3, 4]]", found the text '[0.024, 0.047; """
+     """0.071]' (rows of different lengths)"""),
+    ('example = "rnn-text"\n[claims]\nz_3 = "[0.024, about 0.047]"\n',
+     """symderiv: error: FILE: field 'claims.z_3': expected a vector or matrix as printed, e.g. "≈ [0.015, """
+     """0.985]", "[1, 2; 3, 4]" (rows separated by ";") or "[[1, 2], [3, 4]]", found the text '[0.024, about """
+     """0.047]' ('about' is not a number)"""),
+    ('example = "rnn-text"\n[claims]\nz_3 = "[]"\n',
+     """symderiv: error: FILE: field 'claims.z_3': expected a vector or matrix as printed, e.g. "≈ [0.015, """
+     """0.985]", "[1, 2; 3, 4]" (rows separated by ";") or "[[1, 2], [3, 4]]", found the text '[]' (an empty """
+     """list)"""),
+    ('example = "rnn-text"\n[claims]\nz_3 = "[0.1, 0.2, 0.3, 0.4] x"\n',
+     """symderiv: error: FILE: field 'claims.z_3': expected a vector or matrix as printed, e.g. "≈ [0.015, """
+     """0.985]", "[1, 2; 3, 4]" (rows separated by ";") or "[[1, 2], [3, 4]]", found the text '[0.1, 0.2, 0.3, """
+     """0.4] x' ('x' after the closing ']')"""),
     ('example = "rnn-text"\n[claims]\n"h_1[x]" = "0.1"\n',
      """symderiv: error: FILE: field 'claims."h_1[x]"': expected an element index of whole numbers, e.g. [2,0], """
      """found [x]"""),
@@ -85,7 +137,7 @@ CASES = [
      """4 × 1 matrix), found values in the shape 2"""),
     ('example = "rnn-text"\n[claims]\n"z_3" = "0.1"\n',
      """symderiv: error: FILE: field 'claims.z_3': expected 4 values in the shape 4 (z_3 is a vector of 4), """
-     """found one value"""),
+     """found one value (only a 0 may stand for a whole vector or matrix)"""),
     ('example = "rnn-text"\n[claims]\n"dL/dk" = [["0.1", "0.2"], ["0.3"]]\n',
      """symderiv: error: FILE: field 'claims."dL/dk"': expected rows of equal length, found a list of 2 rows """
      """of lengths 1, 2"""),

@@ -59,22 +59,41 @@ def truth_of(key: str, truth: dict) -> list:
     return [H.element(value, [0] * (depth - len(index)) + index)]
 
 
-def holds_by_hand(text: str, relation, t) -> bool:
-    """The true value rounds to the printed one (half a unit of its last digit), and '=' is exact."""
+def judged_by_hand(text: str, relation, t) -> tuple[bool, bool, bool]:
+    """(the true value rounds to the printed one (half a unit of its last digit), a printed '=' is exact,
+    a printed '= 0' is for a value that is not zero)."""
     d = Decimal(text)
     half = Decimal(5) * Decimal(10) ** (d.as_tuple().exponent - 1)
-    if abs(t - mpf(str(d))) > mpf(str(half)):
-        return False
-    return relation != "=" or abs(t - mpf(str(d))) < mpf("1e-40")
+    value_ok = abs(t - mpf(str(d))) <= mpf(str(half))
+    exact_ok = relation != "=" or abs(t - mpf(str(d))) < mpf("1e-40")
+    return value_ok, exact_ok, relation == "=" and d == 0 and abs(t) > mpf("1e-40")
+
+
+# Claims right to their digits whose "=" holds only with wrong numbers before them, decided by hand: they
+# stay wrong (a rounded "=" carried over from inexact claims only would be inexact).
+CARRIED_FROM_WRONG = {
+    "rnn-text": {"W_xh'", "W_hh'"},            # = W - 0.1·(the printed zero gradients, which are wrong)
+    "rnn-timeseries": {"W_xh'", "W_hh'"},      # = 0.6 and 0.4: unchanged only with the gradients "= 0"
+}
 
 
 def by_hand(example: str, claims_name: str) -> dict:
+    """(key, group) -> (the verdict expected, the true values)."""
     truth = TRUTH[example]()
     out = {}
     for key, group, printed in printed_entries(CLAIMS / f"{claims_name}.claims.toml"):
         values = truth_of(key, truth)
         assert len(values) == len(printed), key
-        out[(key, group)] = (all(holds_by_hand(p, r, t) for (p, r), t in zip(printed, values)), values)
+        judged = [judged_by_hand(p, r, t) for (p, r), t in zip(printed, values)]
+        if all(v and e for v, e, _ in judged):
+            status = "ok"
+        elif not all(v for v, _, _ in judged) or any(z for _, _, z in judged):
+            status = "wrong"                    # a number off in its digits, or a false exact zero
+        elif key in CARRIED_FROM_WRONG.get(example, ()):
+            status = "wrong"
+        else:
+            status = "inexact"                  # right to its digits, but '=' before a rounded value
+        out[(key, group)] = (status, values)
     return out
 
 
@@ -83,8 +102,8 @@ def checked(example: str, claims_name: str):
     return proc.returncode, json.loads(proc.stdout)
 
 
-# Root errors, decided by hand. Everything else the lecture gets wrong follows from an earlier wrong
-# number (inherited).
+# Root errors (and the first "=" before a rounded value: an inexact root), decided by hand. Everything else
+# the lecture gets wrong, or writes with "=" though rounded, follows from an earlier such number (inherited).
 ROOTS = {
     "rnn-text": {
         "yhat_3",        # softmax values written with "=": they are rounded
@@ -115,17 +134,19 @@ def test_every_mistake_found_and_no_false_alarm(example):
     assert status == 1
     got = {(c["key"], c["where"]): c for c in report["claims"]}
     assert set(got) == set(expected)
-    for key, (holds, values) in expected.items():
+    for key, (verdict, values) in expected.items():
         claim = got[key]
-        assert (claim["status"] == "wrong") == (not holds), (key, claim["explanation"])
-        if holds:
-            assert claim["status"] == "ok", key
+        assert claim["status"] == verdict, (key, claim["explanation"])
         assert_close(H.flat(claim["true"]) if isinstance(claim["true"], list) else [claim["true"]],
                      [float(v) for v in values], rtol=1e-12, what=str(key))
     roots = {c["key"] for c in report["claims"] if c["cause"] == "root"}
     assert roots == ROOTS[example]
-    wrong = {c["key"] for c in report["claims"] if c["status"] == "wrong"}
-    assert all(c["cause"] == "inherited" for c in report["claims"] if c["key"] in wrong - ROOTS[example])
+    flagged = {c["key"] for c in report["claims"] if c["status"] in ("wrong", "inexact")}
+    assert all(c["cause"] == "inherited" for c in report["claims"] if c["key"] in flagged - ROOTS[example])
+    summary = report["summary"]
+    assert (summary["inexact"], summary["wrong"]) == tuple(
+        sum(1 for s, _ in expected.values() if s == v) for v in ("inexact", "wrong"))
+    assert status == (1 if summary["wrong"] else 0)
 
 
 def test_text_example_explanations():
@@ -182,10 +203,10 @@ def test_image_numbers_against_the_sigmoid_reading():
     status, report = checked("cnn-image-sigmoid", "cnn-image")
     assert status == 1
     got = {(c["key"], c["where"]): c for c in report["claims"]}
-    for key, (holds, _) in expected.items():
-        assert (got[key]["status"] == "wrong") == (not holds), key
+    for key, (verdict, _) in expected.items():
+        assert got[key]["status"] == verdict, key
     by_key = {c["key"]: c for c in report["claims"] if c["where"] != "loss" or c["key"] != "yhat"}
-    assert "softmax gives instead of sigmoid" in by_key["yhat"]["explanation"]
+    assert "the printed numbers are what softmax(z) gives instead of σ(z)" in by_key["yhat"]["explanation"]
     assert "checked against cnn-image-sigmoid" in run_cli("check", "cnn-image-sigmoid",
                                                           CLAIMS / "cnn-image.claims.toml", "--no-fd").stdout
     for key in ("dL/dz", "dL/dh'''", "dL/dk"):

@@ -1,4 +1,5 @@
-"""Property: a correct claims file with one value changed anywhere has exactly that claim flagged.
+"""Properties: a correct claims file with one value changed anywhere has exactly that claim flagged, and
+the verdicts do not depend on the order of the claims.
 
 The correct printed values come from the independent float64 NumPy reference (not from the
 derivation the checker reads), rounded by Python's own formatting to a few decimals.
@@ -7,6 +8,7 @@ derivation the checker reads), rounded by Python's own formatting to a few decim
 from __future__ import annotations
 
 import functools
+import tomllib
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -112,3 +114,49 @@ def test_one_changed_value_is_flagged_in_random_networks(data, text):
     key, position, decimals = data.draw(st.sampled_from(elements))
     _change(claims, key, position, decimals, data.draw(st.sampled_from([1, -1])))
     _assert_only_changed_flagged(derivation, claims, key)
+
+
+# -- one verdict whatever the order ------------------------------------------------------------------------
+def _entries(path) -> list[tuple[str, str, object]]:
+    """(group, key, value) of every claim of a claims file, in file order."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))["claims"]
+    out = []
+    for key, value in data.items():
+        if isinstance(value, dict) and "value" not in value:
+            out += [(key, inner, v) for inner, v in value.items()]
+        else:
+            out.append(("", key, value))
+    return out
+
+
+ORDER_FILES = {
+    "rnn-text": ROOT / "symderiv" / "claims" / "rnn-text.claims.toml",
+    "rnn-timeseries": ROOT / "symderiv" / "claims" / "rnn-timeseries.claims.toml",
+    "cnn-image": ROOT / "symderiv" / "claims" / "cnn-image.claims.toml",
+}
+# the same element printed twice with different precision, and a claim that reads it (the order case)
+ORDER_EXTRA = [("", "yhat_3[3]", "0.26"), ("", "yhat_3", ["0.24123", "0.24698", "0.25288", "0.25891"]),
+               ("", "L", "1.347"), ("", "h_1", "≈ 0.46"), ("", "h_1[0]", "= 0.462"), ("", "a_2", "≈ -0.3080")]
+
+
+def _verdicts(derivation, entries) -> dict:
+    """(group, key) -> everything the checker decides about the claim, as sets (the order of lines aside)."""
+    claims = {f"{group} #{n}": {key: value} for n, (group, key, value) in enumerate(entries)}
+    report = check_claims(derivation, claims)
+    out = {}
+    for (group, key, _), r in zip(entries, report.results):
+        labels = lambda ids: frozenset((entries[i][0], entries[i][1]) for i in ids)   # noqa: E731
+        out[(group, key)] = (r.status, r.cause, r.problems, labels(r.inherited_from), labels(r.origins),
+                             labels(r.used), tuple(p.verdict for p in sorted(r.parts, key=lambda p: p.position)))
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), name=st.sampled_from(sorted(ORDER_FILES) + ["order"]))
+def test_verdicts_do_not_depend_on_the_order_of_the_claims(data, name):
+    if name == "order":
+        derivation, entries = example("rnn-text")[0], ORDER_EXTRA
+    else:
+        derivation, entries = example(name)[0], _entries(ORDER_FILES[name])
+    shuffled = data.draw(st.permutations(entries))
+    assert _verdicts(derivation, shuffled) == _verdicts(derivation, entries)

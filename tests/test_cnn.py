@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autodiff_cnn import gradients
+from autodiff_cnn import gradients, network
 from conftest import assert_close, derive_json, run_cli
+from mpnp import assert_agrees, to_mp
 from symderiv import derive_text
 from symderiv.spec.load import builtin_text
 from symderiv.steps import Kind
@@ -29,17 +30,17 @@ B = [Fraction("0.1"), Fraction("-0.2")]
 
 
 def _autograd_check(toml_text: str, result_gradients: dict, rtol=1e-9):
+    """Every gradient against autograd's float64; where float64 runs out of digits (an exact 0 that float64
+    sees as 1e-17, p − y with p near 1), against the same model at 50 digits."""
     data = tomllib.loads(toml_text)
     names = {"k": "k", "b_conv": "b_conv", "W": "W", "b": "b", **data.get("names", {})}
     loss, grads, dx = gradients(data)
-    # A gradient that is exactly 0 (Wᵀ(ŷ − y) with equal columns of W) comes out as rounding noise on
-    # both sides (1e-17 in float64, 1e-63 at 60 digits), so entries are also allowed 1e-12 of the
-    # largest gradient anywhere in the network.
-    largest = max(float(np.max(np.abs(g))) for g in grads.values())
+    image, params, loss_of = network(data)
+    image_mp = to_mp({"x": image})["x"]
     for role, g in grads.items():
         got = np.asarray(result_gradients[f"dL/d{names[role]}"], dtype=float)
         assert got.shape == g.shape, (role, got.shape, g.shape)
-        assert_close(got, g, rtol=rtol, atol=1e-12 * largest + 1e-300, what=f"dL/d{names[role]}")
+        assert_agrees(f"dL/d{names[role]}", got, g, lambda p, xp: loss_of(image_mp, p, xp), params, role, loss, rtol)
     return loss, dx
 
 
@@ -136,21 +137,22 @@ class TestCnnImage:
     def test_kernel_gradient_terms(self, derivation):
         parts = derivation["dL/dk(h[i,j])"]
         assert parts.kind == Kind.BACKWARD and parts.shape == (9, 3, 3)
-        assert parts.meta["positions"] == [(0, i, j) for i in range(3) for j in range(3)]
-        assert parts.meta["nonzero"] == [2, 5, 6]          # h[0,2], h[1,2], h[2,0]
+        conv = derivation.layer(parts.owner)
+        assert conv.positions == [(0, i, j) for i in range(3) for j in range(3)]
+        assert conv.nonzero == [2, 5, 6]          # h[0,2], h[1,2], h[2,0]
         dh = parts.value
         total = sum(np.vectorize(float)(dh[p]) for p in range(9))
         assert_close(total, derivation["dL/dk"].floats, rtol=1e-14)
-        assert derivation["dL/dk"].meta["parts"] == "dL/dk(h[i,j])"
+        assert conv.parts == "dL/dk(h[i,j])"
 
-    def test_layer_meta_for_the_renderer(self, derivation):
-        conv = derivation["h"].meta
-        assert conv == {"layer": "conv", "input": "x", "kernel": "k", "bias": None, "stride": 1, "padding": 0,
-                        "kernel_size": (3, 3), "filters": 1, "channels": 1}
-        pool = derivation["h''"].meta
-        assert pool["mode"] == "max" and pool["size"] == (2, 2) and pool["stride"] == 1 and pool["input"] == "h'"
-        assert pool["argmax"] == [(0, 0, 0), (0, 0, 2), (0, 2, 0), (0, 1, 2)]
-        assert pool["ties"] == [(0, 0, 0)]
+    def test_layer_records_for_the_renderer(self, derivation):
+        conv = derivation.layer(derivation["h"].owner)
+        assert (conv.input, conv.kernel.name, conv.bias, conv.stride, conv.padding) == ("x", "k", None, 1, 0)
+        assert (tuple(conv.kernel_size), conv.filters, conv.channels) == ((3, 3), 1, 1)
+        pool = derivation.layer(derivation["h''"].owner)
+        assert pool.mode == "max" and tuple(pool.size) == (2, 2) and pool.stride == 1 and pool.input == "h'"
+        assert pool.chosen == [(0, 0, 0), (0, 0, 2), (0, 2, 0), (0, 1, 2)]
+        assert pool.ties == [(0, 0, 0)]
         assert derivation["size(h)"].kind == Kind.SIZE
         assert "ReLU'(0)" in derivation["dh'/dh"].note
 
@@ -222,7 +224,7 @@ def test_renamed_parameters_and_conv_bias():
     derivation = derive_text(text)
     assert {s.name for s in derivation.of_kind(Kind.GRADIENT)} == {"dL/dK1", "dL/dV", "dL/dc", "dL/dbeta"}
     assert derivation["beta"].shape == ()                 # a single number stays a single number
-    assert derivation["h"].meta["bias"] == "beta"
+    assert derivation.layer(derivation["h"].owner).bias.name == "beta"
     assert verify(derivation).passed
     _autograd_check(text, {s.name: s.floats for s in derivation.of_kind(Kind.GRADIENT)})
 
@@ -345,11 +347,12 @@ def test_json_contract():
 
 def test_verification_catches_a_different_tie_rule(monkeypatch):
     """The float reference is independent: routing a tie to the *last* maximum is caught at dL/dh'."""
-    from symderiv import ops
+    from symderiv.layers import feedforward
+    from symderiv.ops import conv
 
     def last_maximum(h, size, stride):
         chosen, ties = [], []
-        for out_cell, cells in ops.pool_windows(h.shape, size, stride):
+        for out_cell, cells in conv.pool_windows(h.shape, size, stride):
             best = cells[0]
             for cell in cells[1:]:
                 if h[cell].approx >= h[best].approx:
@@ -357,7 +360,8 @@ def test_verification_catches_a_different_tie_rule(monkeypatch):
             chosen.append(best)
         return chosen, ties
 
-    monkeypatch.setattr(ops, "pool_choices", last_maximum)
+    monkeypatch.setattr(conv, "pool_choices", last_maximum)
+    monkeypatch.setattr(feedforward, "pool_choices", last_maximum)
     verification = verify(derive_text(builtin_text("cnn-image")), finite_differences=False)
     assert not verification.passed
     assert verification.summary()["numpy"]["failed"][0] == "dL/dh'"

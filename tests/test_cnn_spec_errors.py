@@ -89,7 +89,7 @@ CASES = [
      "field 'convolution.kernel_size': expected a whole number or a list [rows, columns], "
      "found nothing (the field is missing)"),
     ("unknown activation", 'activation = "relu"', 'activation = "swish"',
-     "field 'convolution.activation': expected one of 'tanh', 'sigmoid', 'relu', 'identity', found the text 'swish'"),
+     "field 'convolution.activation': expected one of 'tanh', 'sigmoid', 'relu', 'identity', 'leaky_relu', found the text 'swish'"),
     ("unknown output activation", 'activation = "softmax"', 'activation = "softplus"',
      "field 'output.activation': expected one of 'softmax', 'sigmoid', 'linear', found the text 'softplus'"),
     ("parameter renamed to a step's name", "[parameters]", '[names]\nW = "x"\n\n[parameters]',

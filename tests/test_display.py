@@ -7,7 +7,10 @@ import sympy
 
 from symderiv.display import show
 from symderiv.numbers import Num
-from symderiv.ops import num_sech2, num_tanh
+from symderiv.ops.elementwise import scalar_function
+
+num_tanh = scalar_function("tanh")
+num_sech2 = scalar_function("tanh", derivative=True)
 
 
 def test_terminating_rational_is_an_exact_decimal():

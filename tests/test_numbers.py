@@ -6,7 +6,10 @@ import mpmath
 import sympy
 
 from symderiv.numbers import MAX_EXACT_SIZE, ZERO, Num
-from symderiv.ops import num_sech2, num_tanh
+from symderiv.ops.elementwise import scalar_function
+
+num_tanh = scalar_function("tanh")
+num_sech2 = scalar_function("tanh", derivative=True)
 from symderiv.spec.fields import number
 
 

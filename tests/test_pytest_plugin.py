@@ -92,6 +92,26 @@ def test_collection_can_be_turned_off(pytester):
     assert result.ret == 5
 
 
+# h_1 = tanh(0.5) ≈ 0.46212: "= 0.462" is right to its digits but not exact; "= 0.5" is exact (a_1 = 0.5)
+INEXACT_CLAIMS = 'example = "rnn-text"\n[claims]\na_1 = "= 0.5"\nh_1 = "= 0.462"\n'
+
+
+def test_inexact_claims_pass_by_default(pytester):
+    assert _holds("0.462", H.rnn_text()["h_1"][0]) and H.rnn_text()["h_1"][0] != mpf("0.462")
+    pytester.makefile(".claims.toml", lesson=INEXACT_CLAIMS)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_inexact_claims_fail_when_strict(pytester):
+    pytester.makefile(".claims.toml", lesson=INEXACT_CLAIMS)
+    pytester.makeini("[pytest]\nsymderiv_strict = true\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    text = "\n".join(result.outlines)
+    assert "inexact   h_1 = 0.462: the true value is ≈ 0.4621: right to the digits printed, but not exact" in text
+
+
 def test_registered_as_a_pytest_plugin():
     points = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="pytest11")}
     assert points.get("symderiv") == "symderiv.pytest_plugin"

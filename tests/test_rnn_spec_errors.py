@@ -43,7 +43,7 @@ CASES = [
     ("unknown kind", TEXT, 'kind = "rnn"', 'kind = "lstm"',
      "field 'example.kind': expected one of 'rnn', 'cnn', found the text 'lstm'"),
     ("unknown activation", TEXT, 'activation = "tanh"', 'activation = "swish"',
-     "field 'network.activation': expected one of 'tanh', 'sigmoid', 'relu', 'identity', found the text 'swish'"),
+     "field 'network.activation': expected one of 'tanh', 'sigmoid', 'relu', 'identity', 'leaky_relu', found the text 'swish'"),
     ("target token", TEXT, 'token = "name"', 'token = "nom"',
      "field 'target.token': expected a token of the vocabulary (hello, world, my, name), found 'nom', which is not in it"),
     ("y_max below y_min", SERIES, "\ny_max = 16", "\ny_max = 14",

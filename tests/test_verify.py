@@ -20,7 +20,7 @@ def _corrupt(derivation: Derivation, name: str, factor: str) -> Derivation:
     steps = tuple(
         dataclasses.replace(s, value=elementwise(lambda n: n * Num.rational(factor), s.value)) if s.name == name else s
         for s in derivation.steps)
-    return Derivation(derivation.example, steps, derivation.model)
+    return derivation.with_steps(steps)
 
 
 def test_correct_derivation_passes():

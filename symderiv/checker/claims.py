@@ -2,7 +2,9 @@
 
 A claims file names the example it is about and lists, under ``[claims]``, quantities by the
 names of ``derive --json`` (``h_2``, ``dL/dW_hz``, ``W_hz'``), optionally with an element index
-(``dL/dW_hz[2,0]``), each with the value as printed: ``"≈ 0.462"``, ``"= 0"``, ``"-0.342"``.
+(``dL/dW_hz[2,0]``), each with the value as printed: ``"≈ 0.462"``, ``"= 0"``, ``"-0.342"``, or a
+whole vector or matrix in one string, as the checker itself prints it (``"≈ [0.015, 0.985]"``,
+``"[1, 2; 3, 4]"``) or as NumPy does (``"[[1. 2.] [3. 4.]]"``).
 Parsing happens in two stages: :func:`parse_claims` checks what can be checked without the
 example (TOML, keys, number syntax); :func:`bind` then checks names, indices and shapes against
 the derivation. Every failure is one :class:`~symderiv.errors.SpecError` line naming the field.
@@ -11,6 +13,7 @@ the derivation. Every failure is one :class:`~symderiv.errors.SpecError` line na
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +33,12 @@ CLAIM_TABLE = ("value", "relation", "where")
 _NUMBER = re.compile(r"^(?P<sign>[+-]?)(?P<int>\d*)(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?$")
 _FRACTION = re.compile(r"^(?P<num>[+-]?\d+)\s*/\s*(?P<den>\d+)$")
 _KEY = re.compile(r"^(?P<name>.*?)\s*(?:\[(?P<index>[^\[\]]*)\])?$")
+#: A printed vector or matrix in one string: brackets, separators, relations and number tokens.
+_ARRAY_TOKEN = re.compile(r"\[|\]|;|,|\s+|[=≈~]|[^\s\[\];,=≈~]+")
+#: Significant digits a float64 is guaranteed to hold (C's DBL_DIG). A longer printout (NumPy's
+#: 17-digit ``0.46211715726000974``) is judged at these digits: its 16th and 17th digits are the
+#: binary rounding of the float, not a claim about the true value.
+FLOAT64_DIGITS = 15
 
 
 @dataclass(frozen=True)
@@ -40,13 +49,22 @@ class Printed:
     value: sympy.Rational
     last_digit: int | None         # power of ten of the last printed digit (-3 for "0.462"); None: a fraction
     relation: str | None           # "=", "≈", or None when the claim does not say
+    significant: int = 0           # significant digits printed (3 for "0.462", 17 for a float64 repr)
+
+    @property
+    def judged_digit(self) -> int | None:
+        """Power of ten of the last digit the number is judged at: the last printed one, or for a
+        printout longer than float64 holds, the last of :data:`FLOAT64_DIGITS` significant digits."""
+        if self.last_digit is None:
+            return None
+        return self.last_digit + max(0, self.significant - FLOAT64_DIGITS)
 
     @property
     def half_unit(self) -> sympy.Rational:
-        """Half a unit of the last printed digit (0.0005 for "0.462"); 0 for an exact fraction."""
-        if self.last_digit is None:
+        """Half a unit of the last digit judged (0.0005 for "0.462"); 0 for an exact fraction."""
+        if self.judged_digit is None:
             return sympy.Integer(0)
-        return sympy.Rational(1, 2) * sympy.Rational(10) ** self.last_digit
+        return sympy.Rational(1, 2) * sympy.Rational(10) ** self.judged_digit
 
     def shown(self) -> str:
         return f"{self.relation} {self.text}" if self.relation else self.text
@@ -84,8 +102,9 @@ class BoundClaim:
     id: int
     step: str
     elements: tuple[tuple[tuple[int, ...], Printed], ...]   # (index into step.value, printed)
-    shape: tuple[int, ...]        # the shape the printed values were written in
+    shape: tuple[int, ...]        # the shape the printed values were written in (or stand for)
     step_shape: tuple[int, ...]   # the shape of the quantity
+    broadcast: bool = False       # one printed 0 standing for every element ("= 0" for a zero matrix)
 
     @property
     def label(self) -> str:
@@ -234,6 +253,8 @@ def _claim(key: str, value, field: str, group: tuple[str, str], order: int) -> C
 def _values(value, field: str, relation: str | None):
     """A printed string, or nested lists of them (all rows of a level equally long)."""
     if isinstance(value, str):
+        if "[" in value or "]" in value:
+            return parse_printed_array(value, field, relation)
         return parse_printed(value, field, relation)
     if isinstance(value, list):
         if not value:
@@ -286,7 +307,80 @@ def parse_printed(text: str, field: str, relation: str | None = None) -> Printed
     value = sympy.Integer(int(digits)) * sympy.Rational(10) ** (exponent - places)
     if m.group("sign") == "-":
         value = -value
-    return Printed(s, value, exponent - places, relation)
+    return Printed(s, value, exponent - places, relation, len(digits.lstrip("0")))
+
+
+_ARRAY_EXPECTED = ('a vector or matrix as printed, e.g. "≈ [0.015, 0.985]", "[1, 2; 3, 4]" (rows separated '
+                   'by ";") or "[[1, 2], [3, 4]]"')
+
+
+def parse_printed_array(text: str, field: str, relation: str | None = None):
+    """``"≈ [0.1, -0.2]"`` -> [Printed, Printed]; ``"[1, 2; 3, 4]"`` and ``"[[1 2] [3 4]]"`` -> rows.
+
+    The form the checker prints (a relation before the brackets applies to every entry; an entry may
+    carry its own, ``[≈ 0.1, = 0]``; rows separated by ``;``) and NumPy's (nested brackets, entries
+    separated by spaces) are both read.
+    """
+    tokens = [t for t in _ARRAY_TOKEN.findall(text.replace("\u2212", "-")) if not t.isspace()]
+    if tokens and tokens[0] in RELATIONS:
+        relation = RELATIONS[tokens.pop(0)]
+
+    def fail(why: str):
+        raise SpecError(field, _ARRAY_EXPECTED, f"{describe(text)} ({why})")
+
+    def parse(pos: int):
+        """The bracketed list opening at tokens[pos]: (rows or entries, position after its ']')."""
+        rows, pending, pos = [[]], None, pos + 1
+        while pos < len(tokens):
+            token = tokens[pos]
+            if token == "]":
+                if pending is not None:
+                    fail(f"'{pending}' before ']'")
+                if len(rows) > 1:
+                    if any(not row for row in rows):
+                        fail("an empty row")
+                    if any(not isinstance(x, Printed) for row in rows for x in row):
+                        fail("';' between rows of nested lists")
+                    return rows, pos + 1
+                if not rows[0]:
+                    fail("an empty list")
+                return rows[0], pos + 1
+            if token == "[":
+                item, pos = parse(pos)
+                rows[-1].append(item)
+                continue
+            if token == ";":
+                rows.append([])
+            elif token in RELATIONS:
+                pending = RELATIONS[token]
+            elif token != ",":
+                try:
+                    rows[-1].append(parse_printed(token, field, pending or relation))
+                except SpecError:
+                    fail(f"'{token}' is not a number")
+                pending = None
+            pos += 1
+        fail("a '[' without its ']'")
+
+    if not tokens or tokens[0] != "[":
+        fail("it does not start with '['")
+    values, end = parse(0)
+    if end != len(tokens):
+        fail(f"'{tokens[end]}' after the closing ']'")
+    levels = {_array_shape(v) for v in values} if isinstance(values, list) else set()
+    if len(levels) > 1 or None in levels:
+        fail("rows of different lengths")
+    return values
+
+
+def _array_shape(values):
+    """The shape of nested lists of Printed, or None when the levels are ragged or mixed."""
+    if isinstance(values, Printed):
+        return ()
+    inner = {_array_shape(v) for v in values}
+    if len(inner) != 1 or None in inner:
+        return None
+    return (len(values),) + inner.pop()
 
 
 # -- meeting the example ------------------------------------------------------------------------------
@@ -312,40 +406,90 @@ def _bind_one(claim: Claim, cid: int, derivation, names: list[str]) -> BoundClai
     step = derivation[claim.quantity]
     full = step.shape
     positions = np.arange(int(np.prod(full, dtype=int))).reshape(full)
-    squeezed = positions.squeeze() if positions.ndim else positions
     if claim.index is None:
-        target = squeezed
+        target = positions.squeeze() if positions.ndim else positions
     else:
-        idx = claim.index
-        if len(idx) == len(full) and len(full) > 0:
-            base = positions
-        elif len(idx) <= squeezed.ndim:
-            base = squeezed
-        else:
-            counts = f"{len(full)}" + (f" (or {squeezed.ndim}, leaving out axes of length 1)"
-                                       if squeezed.ndim != len(full) else "")
-            raise SpecError(key_field, f"at most {counts} indices for {claim.quantity}, {_shape_text(full)}",
-                            f"[{', '.join(map(str, idx))}]")
-        for axis, (i, size) in enumerate(zip(idx, base.shape)):
-            if i >= size:
-                raise SpecError(key_field, f"an index within {claim.quantity}, {_shape_text(full)} "
-                                f"(index {axis} runs from 0 to {size - 1})", f"[{', '.join(map(str, idx))}]")
-        target = base[idx]
+        target = _select(positions, claim.index, claim.quantity, key_field)
     target = np.asarray(target)
     printed = claim.values
     pshape = _shape(printed)
     want = tuple(s for s in target.shape if s != 1)
     have = tuple(s for s in pshape if s != 1)
-    if want != have:
+    broadcast = False
+    if pshape == () and target.size > 1 and printed.value == 0:
+        # "= 0" for a zero vector or matrix: the one printed 0 stands for every element
+        printed, pshape, broadcast = [printed] * target.size, want, True
+    elif not _same_layout(want, have):
         shape = full if claim.index is None else target.shape
         what = "one value" if target.size == 1 else f"{target.size} values in the shape {_dims(shape)}"
         found = "one value" if pshape == () else f"values in the shape {_dims(pshape)}"
+        if pshape == () and target.size > 1:
+            found += " (only a 0 may stand for a whole vector or matrix)"
         raise SpecError(claim.field, f"{what} ({claim.key} is {_shape_text(shape)})", found)
     flat_pos = target.reshape(-1)
     flat_printed = _flat(printed)
     elements = tuple((tuple(int(i) for i in np.unravel_index(int(p), full)) if full else (), pr)
                      for p, pr in zip(flat_pos, flat_printed))
-    return BoundClaim(claim=claim, id=cid, step=step.name, elements=elements, shape=pshape, step_shape=full)
+    return BoundClaim(claim=claim, id=cid, step=step.name, elements=elements, shape=pshape, step_shape=full,
+                      broadcast=broadcast)
+
+
+def _same_layout(want: tuple[int, ...], have: tuple[int, ...]) -> bool:
+    """Printed values fit a quantity: the same shape up to axes of length 1, or the checker's own way of
+    printing a 3-D array (``[a, b, c, d; e, f, g, h]``: one row per filter, row-major within it)."""
+    if want == have:
+        return True
+    return (len(have) == 2 and len(want) > 2 and have[0] == want[0]
+            and int(np.prod(want[1:], dtype=int)) == have[1])
+
+
+def _select(positions: np.ndarray, index: tuple[int, ...], quantity: str, field: str) -> np.ndarray:
+    """The element (or, for a shorter index, the sub-array) an index names; axes of length 1 may be left out.
+
+    An index with a number for every axis is read as NumPy reads it. A shorter one first leaves out every
+    axis of length 1 (``[2]`` on a 4 × 1 matrix, ``[0,2]`` on a 1 × 3 × 3 map) and then names the leading
+    axes that remain (``[0]`` on a 2 × 4 matrix is its first row); one with more numbers than that names
+    every longer axis and some of length 1 (``[0]`` on a 1 × 1 matrix). Every reading that fits must
+    name the same elements.
+    """
+    full = positions.shape
+    found = f"[{', '.join(map(str, index))}]"
+    what = f"{quantity}, {_shape_text(full)}"
+    if len(index) > len(full):
+        raise SpecError(field, f"an index of at most {len(full)} number{'s' if len(full) != 1 else ''} for "
+                        f"{what}" + (" (a number has no index)" if not full else ""), found)
+    if len(index) == len(full):
+        readings = [tuple(range(len(full)))]
+    else:
+        longer = tuple(axis for axis, n in enumerate(full) if n != 1)
+        if len(index) <= len(longer):
+            readings = [longer[: len(index)]]
+        else:
+            ones = [axis for axis, n in enumerate(full) if n == 1]
+            readings = [tuple(sorted(longer + extra)) for extra in itertools.combinations(ones, len(index) - len(longer))]
+    picked, first_miss = [], None
+    for axes in readings:
+        miss = next(((k, full[a]) for k, a in enumerate(axes) if index[k] >= full[a]), None)
+        if miss is not None:
+            first_miss = first_miss or miss
+            continue
+        key = [0 if n == 1 else slice(None) for n in full]   # the longer axes not named: a sub-array
+        for k, a in enumerate(axes):
+            key[a] = index[k]
+        picked.append(positions[tuple(key)])
+    if not picked:
+        k, size = first_miss
+        if len(readings) == 1 and len(index) == len(full):
+            detail = f"index {k} runs from 0 to {size - 1}"
+        elif len(readings) == 1:
+            detail = f"axes of length 1 left out, index {k} runs from 0 to {size - 1}"
+        else:
+            detail = "an axis of length 1 takes only the index 0"
+        raise SpecError(field, f"an index within {what} ({detail})", found)
+    if any(p.shape != picked[0].shape or (p != picked[0]).any() for p in picked[1:]):
+        raise SpecError(field, f"an index that names one place in {what} (write one number for every axis)",
+                        f"{found}, which could mean more than one")
+    return picked[0]
 
 
 def _dims(shape) -> str:

@@ -9,7 +9,8 @@ import json
 
 import numpy as np
 
-from symderiv.checker.analysis import OK, ROUNDING, WRONG
+from symderiv.checker.analysis import INEXACT, OK, ROUNDING, WRONG
+from symderiv.checker.phrases import tex_text
 from symderiv.checker.report import Report, Style, printed_text, tex_numbers
 
 
@@ -17,8 +18,10 @@ def _header(report: Report) -> str:
     cf = report.claims_file
     what = cf.path or "claims"
     source = f" ({cf.source})" if cf.source else ""
-    return (f"{len(report.results)} claims of {what}{source} checked against "
-            f"{report.derivation.example['name']}")
+    n = len(report.results)
+    strict = " (strict: '=' before a rounded value fails)" if report.strict else ""
+    return (f"{n} claim{'s' if n != 1 else ''} of {what}{source} checked against "
+            f"{report.derivation.example['name']}{strict}")
 
 
 def _groups(report: Report):
@@ -66,7 +69,7 @@ def markdown(report: Report) -> str:
     for where, r in _groups(report):
         if where:
             lines.append(f"| | **{s.t(where)}** | | | |")
-        verdict = r.status if r.status != WRONG else f"**wrong** ({r.cause})"
+        verdict = f"**wrong** ({r.cause})" if r.status == WRONG else r.status
         truth = report.correction(r, s)
         why = report.explanation(r, s) if (r.status != OK or r.note) else ""
         lines.append(f"| {verdict} | {report.claim_name(r, s)} | {s.n(printed_text(r.bound))} | {truth} | {why} |")
@@ -86,52 +89,83 @@ class TexStyle(Style):
         return str(self._escape(text))
 
     def q(self, label, symbol=None, index=""):
-        if symbol:
-            try:
-                return f"${self._check(symbol, label)}{index}$"
-            except Exception:       # a notation symbol that is not safe LaTeX: fall back to the name
-                pass
-        return r"\texttt{" + self.t(label) + "}"
+        math = self._math(label, symbol)
+        return f"${math}{index}$" if math else self._name(label)
 
     def n(self, text: str) -> str:
         return f"${tex_numbers(text)}$"
 
+    def f(self, pieces) -> str:
+        """A formula as one piece of math: the quantities' symbols (checked), the operators as commands."""
+        return "$" + "".join(tex_text(p) if isinstance(p, str) else self._operand(*p) for p in pieces) + "$"
+
+    def _operand(self, label: str, symbol: str | None) -> str:
+        math = self._math(label, symbol)
+        return "{" + math + "}" if math else self._name(label)
+
+    def _math(self, label: str, symbol: str | None) -> str | None:
+        """The notation symbol, checked; None when there is none or it is not safe LaTeX."""
+        if symbol:
+            try:
+                return str(self._check(symbol, label))
+            except Exception:       # a notation symbol that is not safe LaTeX: the name is shown instead
+                pass
+        return None
+
+    def _name(self, label: str) -> str:
+        return r"\texttt{" + self.t(label) + "}"
+
 
 def tex(report: Report) -> str:
-    """An errata frame for a Beamer deck: every wrong claim with its correct value and why."""
+    """An errata frame for a Beamer deck: every wrong claim with its correct value and why, then the
+    rounded values printed with '=' (milder: right to their digits, but not exact)."""
     s = TexStyle()
-    wrong = [r for r in report.results if r.status == WRONG]
+    wrong, inexact = report.wrong, report.inexact
+    n = len(report.results)
     source = report.claims_file.source or report.claims_file.path or "the printed material"
     lines = [
         f"% Errata for {_comment(source)}, written by `symderiv check` from {_comment(report.claims_file.path or 'claims')}:",
-        f"% {len(wrong)} of {len(report.results)} printed numbers are wrong. Append this frame to a Beamer deck",
-        "% (it needs amsmath, which Beamer loads); it runs no shell commands.",
+        f"% {len(wrong)} of {n} printed numbers are wrong, {len(inexact)} rounded but written with '='. Append this",
+        "% frame to a Beamer deck (it needs amsmath, which Beamer loads); it runs no shell commands.",
         r"\begin{frame}[allowframebreaks]{" + s.t("Errata") + "}",
         r"\footnotesize",
     ]
-    if not wrong:
-        lines.append(s.t(f"All {len(report.results)} printed numbers checked hold."))
-    else:
-        lines.append(s.t(f"{len(wrong)} of the {len(report.results)} printed numbers checked are wrong "
-                         f"({source}); correct values and reasons:"))
-        lines.append(r"\begin{itemize}")
-        for where, r in _groups(report):
-            if r.status != WRONG:
-                continue
-            place = f" ({s.t(r.bound.claim.where)})" if r.bound.claim.where else ""
-            lines.append(r"\item " + report.claim_name(r, s) + place + s.t(": printed ") + report.printed(r, s)
-                         + s.t("; correct ") + report.correction(r, s) + s.t(". ")
-                         + _sentence(report.explanation(r, s)) + s.t("."))
-        lines.append(r"\end{itemize}")
+    if not wrong and not inexact:
+        lines.append(s.t(f"All {n} printed numbers checked hold."))
+    if wrong:
+        lines.append(s.t(f"{len(wrong)} of the {n} printed numbers checked are wrong ({source}); "
+                         "correct values and reasons:"))
+        lines += _items(report, wrong, s, reasons=True)
+    elif inexact:
+        lines.append(s.t(f"None of the {n} printed numbers checked is wrong ({source})."))
+    if inexact:
+        lines.append(s.t(f"{len(inexact)} {'are' if len(inexact) != 1 else 'is'} right to the digits printed, but "
+                         "rounded, so '≈' rather than '=':"))
+        lines += _items(report, inexact, s, reasons=False)
     lines.append(r"\end{frame}")
     return "\n".join(lines) + "\n"
 
 
+def _items(report: Report, results, s: Style, reasons: bool) -> list[str]:
+    lines = [r"\begin{itemize}"]
+    for r in results:
+        place = f" ({s.t(r.bound.claim.where)})" if r.bound.claim.where else ""
+        line = r"\item " + report.claim_name(r, s) + place + s.t(": printed ") + report.printed(r, s)
+        if reasons:
+            line += (s.t("; correct ") + report.correction(r, s) + s.t(". ")
+                     + _sentence(report.explanation(r, s)) + s.t("."))
+        else:
+            line += s.t("; the value is ") + report.truth(r, s) + s.t(".")
+        lines.append(line)
+    lines.append(r"\end{itemize}")
+    return lines
+
+
 def tex_printed_text(report: Report) -> list[tuple[str, str]]:
     """The claims file's own text the errata frame prints, with its fields: the source and the places."""
-    wrong = [r.bound.claim for r in report.results if r.status == WRONG]
-    fields = [("source", report.claims_file.source)] if wrong and report.claims_file.source else []
-    fields += [(c.where_field, c.where) for c in wrong if c.where]
+    listed = [r.bound.claim for r in (*report.wrong, *report.inexact)]        # as tex() lists them
+    fields = [("source", report.claims_file.source)] if listed and report.claims_file.source else []
+    fields += [(c.where_field, c.where) for c in listed if c.where]
     return list(dict.fromkeys(fields))
 
 
@@ -163,8 +197,8 @@ def to_dict(report: Report) -> dict:
             "true_text": report.truth(r, s),
             "recomputed": (_nested([float(v.approx) for v in r.recomputed.get(False, ())], shape)
                            if r.recomputed.get(False) else None),
-            "inherited_from": [report.by_id[i].label for i in r.inherited_from],
-            "first_wrong": [report.by_id[i].label for i in r.origins],
+            "inherited_from": _labels(report, r.inherited_from),
+            "first_wrong": _labels(report, r.origins),
             "explanation": report.verdict(r, s),
         })
     return {
@@ -172,12 +206,18 @@ def to_dict(report: Report) -> dict:
         "claims_file": report.claims_file.path,
         "source": report.claims_file.source,
         "passed": report.exit_status == 0,
+        "strict": report.strict,
         "summary": {"claims": len(report.results), "ok": report.count(OK), "rounding": report.count(ROUNDING),
-                    "wrong": report.count(WRONG), "root": report.count(WRONG, "root"),
-                    "inherited": report.count(WRONG, "inherited")},
+                    "inexact": report.count(INEXACT), "wrong": report.count(WRONG),
+                    "root": report.count(WRONG, "root"), "inherited": report.count(WRONG, "inherited")},
         "claims": claims,
         "lints": [lint.to_dict() for lint in report.lints],
     }
+
+
+def _labels(report: Report, ids) -> list[str]:
+    """The claims' keys, each once (a quantity printed twice, with ≈ and with =, is one name)."""
+    return list(dict.fromkeys(report.by_id[i].label for i in ids))
 
 
 def _nested(values: list[float], shape):

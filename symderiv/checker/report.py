@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy
 
-from symderiv.checker.analysis import OK, ROUNDING, WRONG, Result, analyse, exactly
+from symderiv.checker.analysis import (INEXACT, OK, ROUNDING, WRONG, Result, analyse, exactly, explanation_key,
+                                       tied_pool)
 from symderiv.checker.claims import BoundClaim, ClaimsFile, Printed, bind
+from symderiv.checker.phrases import op_hint
 from symderiv.display import show
 from symderiv.numbers import Num, mp
 from symderiv.steps import Derivation
@@ -32,6 +34,9 @@ class Style:
     def n(self, text: str) -> str:          # a number, a vector or a matrix: "≈ [0.1, -0.2]"
         return text
 
+    def f(self, pieces) -> str:             # a formula: text pieces and (label, symbol) quantities
+        return "".join(self.t(p) if isinstance(p, str) else self.q(*p) for p in pieces)
+
 
 @dataclass
 class Report:
@@ -42,6 +47,7 @@ class Report:
     results: list[Result]
     lints: list = field(default_factory=list)
     note: str = ""                 # e.g. that the command line chose another example than the file
+    strict: bool = False           # an inexact claim ("=" before a rounded value) fails too
 
     def __post_init__(self):
         self.by_id = {r.id: r for r in self.results}
@@ -54,14 +60,23 @@ class Report:
         return [r for r in self.results if r.status == WRONG]
 
     @property
+    def inexact(self) -> list[Result]:
+        return [r for r in self.results if r.status == INEXACT]
+
+    @property
+    def failed(self) -> list[Result]:
+        """The claims that fail: the wrong ones, and with ``strict`` the inexact ones too."""
+        return [r for r in self.results if fails(r.status, self.strict)]
+
+    @property
     def exit_status(self) -> int:
-        """0 when every claim holds (rounding included), 1 when any is wrong."""
-        return 1 if self.wrong else 0
+        """0 when every claim holds (rounding and inexact included, unless strict), 1 otherwise."""
+        return 1 if self.failed else 0
 
     def summary(self) -> str:
         n = len(self.results)
         text = (f"{n} claim{'s' if n != 1 else ''}: {self.count(OK)} ok, {self.count(ROUNDING)} rounding, "
-                f"{self.count(WRONG)} wrong")
+                f"{self.count(INEXACT)} inexact, {self.count(WRONG)} wrong")
         if self.wrong:
             roots = self.count(WRONG, "root")
             text += f" ({roots} root error{'s' if roots != 1 else ''}, {self.count(WRONG, 'inherited')} inherited)"
@@ -73,7 +88,11 @@ class Report:
         return s.q(b.label, self.derivation[b.step].symbol, _index_text(b.claim.index))
 
     def names(self, ids, s: Style) -> str:
-        return _join([self.claim_name(self.by_id[i], s) for i in ids], s)
+        """The claims' names, each once (two claims of one quantity, ``≈`` and ``=``, are one name)."""
+        return _join(self._distinct_names(ids, s), s)
+
+    def _distinct_names(self, ids, s: Style) -> list[str]:
+        return list(dict.fromkeys(self.claim_name(self.by_id[i], s) for i in ids))
 
     def printed(self, r: Result, s: Style) -> str:
         return s.n(printed_text(r.bound))
@@ -103,16 +122,18 @@ class Report:
         else:
             groups: dict = {}
             for part in r.parts:
-                groups.setdefault((part.verdict, part.carried, part.within_rounding), []).append(part)
+                groups.setdefault(explanation_key(part), []).append(part)
             for group in groups.values():
                 names = _join([self._element_name(r, p.position, s) for p in group], s)
                 parts.append(names + s.t(": ") + self._why(r, group, s))
         if r.origins and set(r.origins) - set(r.inherited_from) - {r.id}:
-            parts.append(s.t("first wrong step: ") + self.names(r.origins, s))
+            first = "first inexact step: " if r.status == INEXACT else "first wrong step: "
+            parts.append(s.t(first) + self.names(r.origins, s))
         if r.note == "ties":
             parts.append(self._tie_note(r, s))
-        if r.hint:
-            parts.append(self._hint(r, s))
+        hint = self._hint(r, s) if r.hint else ""
+        if hint:
+            parts.append(hint)
         return s.t("; ").join(parts)
 
     def _ok(self, r: Result, s: Style) -> str:
@@ -149,7 +170,7 @@ class Report:
     def _why(self, r: Result, parts: list, s: Style) -> str:
         first = parts[0]
         used_ids = _union(p.used for p in parts)
-        verb = "gives" if len(used_ids) == 1 else "give"
+        verb = "gives" if len(self._distinct_names(used_ids, s)) == 1 else "give"
         used = (s.t("the printed ") + self.names(used_ids, s) + s.t(f" {verb} ")) if used_ids else s.t("its inputs give ")
         shown = self._recomputed(r, parts)
         if first.verdict == "rounding":
@@ -163,6 +184,8 @@ class Report:
             where = s.t("root error: the numbers part from the truth here")
         elif "zero" in problems:
             where = s.t("root error: the value is first taken as exactly 0 here")
+        elif all(p.status == INEXACT for p in parts):
+            where = s.t("a rounded value is first written with '=' here")
         else:
             where = s.t("root error: a rounded value is first written with '=' here")
         if r.unclaimed and "value" in problems:
@@ -183,8 +206,7 @@ class Report:
         return where
 
     def _recomputed(self, r: Result, parts: list) -> str:
-        carried = parts[0].carried
-        values = r.recomputed.get(bool(carried)) if carried is not None else None
+        values = parts[0].recomputed
         if values is None:
             return ""
         positions = [p.position for p in parts]
@@ -205,13 +227,12 @@ class Report:
 
     def _tie_note(self, r: Result, s: Style) -> str:
         """Why a max-pooling gradient depends on a convention where a window's maximum is tied."""
-        step = self.derivation[r.bound.step]
-        out = step.meta.get("forward") or step.name
-        source = self.derivation[out].inputs[0] if out in self.derivation and self.derivation[out].inputs else None
-        cells = _join([s.q(f"{out}[{','.join(map(str, t[1:]))}]",
-                           self.derivation[out].symbol if out in self.derivation else None,
-                           f"[{','.join(map(str, t[1:]))}]") for t in step.meta["ties"]], s)
-        many = len(step.meta["ties"]) > 1
+        pool = tied_pool(self.derivation, self.derivation[r.bound.step])
+        out = pool.output
+        source = pool.input
+        cells = _join([s.q(f"{out}[{','.join(map(str, t[1:]))}]", self.derivation[out].symbol,
+                           f"[{','.join(map(str, t[1:]))}]") for t in pool.ties], s)
+        many = len(pool.ties) > 1
         where = (s.q(source, self.derivation[source].symbol) if source else s.t("its input"))
         return (cells + s.t(" are ties" if many else " is a tie") + s.t(": several cells of ") + where
                 + s.t(" share the maximum; here the first gets the gradient (conventions differ on which cell "
@@ -223,15 +244,19 @@ class Report:
             _, cand, name = hint
             return (s.t("the printed numbers are what ") + s.q(cand, self.derivation[cand].symbol)
                     + s.t(" in place of ") + s.q(name, self.derivation[name].symbol) + s.t(" gives"))
-        _, ops, op = hint
-        return (s.t("the printed numbers are what the operation " + " (or ".join(ops) + (")" if len(ops) > 1 else "")
-                    + f" gives instead of {op}"))
+        _, ops, op, factor = hint
+        return op_hint(self.derivation, r.bound, ops, op, factor, s)
 
 
-def check(claims_file: ClaimsFile, derivation: Derivation, lints=(), note: str = "") -> Report:
-    """Bind the claims to the derivation and judge each one."""
+def fails(status: str, strict: bool = False) -> bool:
+    """A verdict that fails a check: wrong, and with ``strict`` also inexact."""
+    return status == WRONG or (strict and status == INEXACT)
+
+
+def check(claims_file: ClaimsFile, derivation: Derivation, lints=(), note: str = "", strict: bool = False) -> Report:
+    """Bind the claims to the derivation and judge each one (``strict``: inexact claims fail too)."""
     bound = bind(claims_file, derivation)
-    return Report(derivation, claims_file, analyse(derivation, bound), list(lints), note)
+    return Report(derivation, claims_file, analyse(derivation, bound), list(lints), note, strict)
 
 
 # -- numbers as text ------------------------------------------------------------------------------------
@@ -281,6 +306,8 @@ def _digits(printed: tuple[Printed, ...]) -> int:
 def printed_text(b: BoundClaim, relation: bool = True) -> str:
     """The claim as printed: ``≈ 0.462``, ``= [0, 0, 0]``, ``[≈ 0.1, = 0]`` when relations differ."""
     printed = [p for _, p in b.elements]
+    if b.broadcast:                 # one printed 0 for every element: shown as printed
+        return printed[0].shown() if relation else printed[0].text
     rels = {p.relation for p in printed}
     common = rels.pop() if len(rels) == 1 else None
     texts = [p.text if (common is not None or not relation) else p.shown() for p in printed]

@@ -1,8 +1,8 @@
 """``symderiv check [NAME|SPEC] CLAIMS.toml``: check hand-written numbers against the derivation.
 
-Prints one line a claim (ok, rounding, wrong: root or inherited) and the teaching lints; exit
-status 0 when every claim holds, 1 when any is wrong, 2 for bad input, 3 when the derivation
-itself fails verification.
+Prints one line a claim (ok, rounding, inexact, wrong: root or inherited) and the teaching lints;
+exit status 0 when no claim is wrong (with ``--strict``: none is inexact either), 1 otherwise, 2 for
+bad input, 3 when the derivation itself fails verification.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ FORMAT_NAMES = ("text", "md", "tex", "json")
 
 
 def add_arguments(parser) -> None:
-    parser.usage = "symderiv check [-h] [--format {text,md,tex,json}] [-o FILE] [--no-fd] [NAME|SPEC] CLAIMS.toml"
+    parser.usage = ("symderiv check [-h] [--format {text,md,tex,json}] [-o FILE] [--no-fd] [--strict] "
+                    "[NAME|SPEC] CLAIMS.toml")
     parser.add_argument("files", nargs="+", metavar="[NAME|SPEC] CLAIMS.toml",
                         help="the example (a built-in name or a spec file; by default the one the claims file "
                              "names) and the claims file")
@@ -24,6 +25,8 @@ def add_arguments(parser) -> None:
                         help="text (default), md (a Markdown table), tex (an errata frame for a Beamer deck), json")
     parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of printing it")
     parser.add_argument("--no-fd", action="store_true", help="skip the finite-difference check (NumPy check stays)")
+    parser.add_argument("--strict", action="store_true",
+                        help="an inexact claim ('=' before a value that is only rounded) fails too (exit status 1)")
 
 
 def run(args) -> int:
@@ -50,7 +53,7 @@ def run(args) -> int:
     bind(claims, derivation)            # bad names, indices or shapes: fail before the slower verification
     verification = verify(derivation, finite_differences=not args.no_fd)
     verification.raise_if_failed()
-    report = check(claims, derivation, lint_derivation(derivation), note)
+    report = check(claims, derivation, lint_derivation(derivation), note, strict=args.strict)
     if args.format == "tex":            # the errata frame prints text of the claims file: warn of missing glyphs
         from symderiv.checker.formats import tex_printed_text
         from symderiv.errors import warn

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 import sympy
 
 from symderiv.errors import SpecError
-from symderiv.ops import ACTIVATIONS, conv_output_size
+from symderiv.ops.conv import conv_output_size
+from symderiv.ops.elementwise import BUILTIN_ACTIVATIONS as ACTIVATIONS
 from symderiv.spec import fields
+from symderiv.spec.activation import parse_activation
 from symderiv.spec.fields import Table, describe
 
 OUTPUT_ACTIVATIONS = ("softmax", "sigmoid", "linear")
@@ -85,6 +87,7 @@ class CNNSpec:
     input_gradient: bool
     notation: Notation
     silenced_lints: tuple = field(default=())
+    activation_params: tuple = ()   # (parameter, exact value) given for the activation (leaky ReLU's alpha)
 
     @property
     def classes(self) -> int:
@@ -182,7 +185,7 @@ def parse_cnn(doc: Table, meta: dict) -> CNNSpec:
                  conv.field("kernel_size"), "the kernel's rows and columns")
     stride = fields.integer(conv.raw("stride", 1), conv.field("stride"), minimum=1, maximum=MAX_SIDE)
     padding = fields.integer(conv.raw("padding", 0), conv.field("padding"), minimum=0, maximum=MAX_SIDE)
-    activation = fields.choice(conv.raw("activation", "relu"), conv.field("activation"), ACTIVATIONS)
+    activation, activation_params = parse_activation(conv.raw("activation", "relu"), conv.field("activation"))
     if n > rows + 2 * padding or m > cols + 2 * padding:
         raise SpecError(conv.field("kernel_size"),
                         f"a kernel no larger than the padded input ({rows + 2 * padding} × {cols + 2 * padding}: "
@@ -222,7 +225,8 @@ def parse_cnn(doc: Table, meta: dict) -> CNNSpec:
     return CNNSpec(
         name=meta["name"], title=meta["title"], description=meta["description"],
         image=image, channels=channels, input_size=(rows, cols), filters=filters, kernel_size=(n, m),
-        stride=stride, padding=padding, activation=activation, conv_size=conv_size, pooling=pooling,
+        stride=stride, padding=padding, activation=activation, activation_params=activation_params,
+        conv_size=conv_size, pooling=pooling,
         dropout=dropout, map_size=map_size, output_activation=out_act, loss=loss, target=target,
         parameters=parameters, names=names, learning_rate=rate, input_gradient=input_gradient,
         notation=notation, silenced_lints=fields.silenced_lints(doc),
@@ -379,7 +383,7 @@ def _parse_notation(table: Table, names: dict, activation: str) -> Notation:
         symbols[name] = fields.math_symbol(table.raw(name, default), table.field(name))
     values = {key: fields.math_symbol(table.raw(key), table.field(key)) for key in ("loss", "learning_rate")
               if table.has(key)}
-    act = fields.math_symbol(table.raw("activation", ACTIVATIONS[activation].latex), table.field("activation"))
+    act = fields.math_symbol(table.raw("activation", ACTIVATIONS[activation].symbol), table.field("activation"))
     return Notation(symbols=symbols, activation=act, **values)
 
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 import sympy
 
 from symderiv.errors import SpecError
-from symderiv.ops import ACTIVATIONS
+from symderiv.ops.elementwise import BUILTIN_ACTIVATIONS as ACTIVATIONS
 from symderiv.spec import fields
+from symderiv.spec.activation import parse_activation
 from symderiv.spec.fields import Table, describe
 
 OUTPUT_ACTIVATIONS = ("linear", "softmax", "sigmoid")
@@ -72,6 +73,7 @@ class RNNSpec:
     learning_rate: sympy.Rational
     notation: Notation
     silenced_lints: tuple = field(default=())
+    activation_params: tuple = ()   # (parameter, exact value) given for the activation (leaky ReLU's alpha)
 
     @property
     def steps(self) -> int:
@@ -96,7 +98,7 @@ def parse_rnn(doc: Table, meta: dict) -> RNNSpec:
     hidden = fields.integer(net.require("hidden_size", "a whole number of at least 1"), net.field("hidden_size"),
                             minimum=1, maximum=64)
     layers = fields.integer(net.raw("layers", 1), net.field("layers"), minimum=1, maximum=8)
-    activation = fields.choice(net.raw("activation", "tanh"), net.field("activation"), ACTIVATIONS)
+    activation, activation_params = parse_activation(net.raw("activation", "tanh"), net.field("activation"))
     output = fields.choice(net.raw("output", "last"), net.field("output"), ("last", "every"))
     out_act = fields.choice(net.raw("output_activation", "linear"), net.field("output_activation"),
                             OUTPUT_ACTIVATIONS)
@@ -153,7 +155,8 @@ def parse_rnn(doc: Table, meta: dict) -> RNNSpec:
     return RNNSpec(
         name=meta["name"], title=meta["title"], description=meta["description"],
         hidden_size=hidden, input_size=input_size, output_size=output_size, layers=layers,
-        activation=activation, output=output, output_activation=out_act, loss=loss, denormalise=denorm,
+        activation=activation, activation_params=activation_params, output=output, output_activation=out_act,
+        loss=loss, denormalise=denorm,
         inputs=inputs, tokens=tokens, vocabulary=vocabulary, targets=targets, target_tokens=target_tokens,
         parameters=params, roles=roles, names=names, learning_rate=rate, notation=notation,
         silenced_lints=lints,
@@ -298,6 +301,6 @@ def _parse_notation(table: Table, names: dict, activation: str) -> Notation:
         if table.has(key):
             values[key] = fields.math_symbol(table.raw(key), table.field(key))
     if "activation" not in values:
-        values["activation"] = ACTIVATIONS[activation].latex
+        values["activation"] = ACTIVATIONS[activation].symbol
     offset = fields.integer(table.raw("output_offset", 0), table.field("output_offset"), minimum=0, maximum=1)
     return Notation(symbols=symbols, output_offset=offset, **values)

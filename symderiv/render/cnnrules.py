@@ -3,9 +3,10 @@
 A convolution step holds whole feature maps, so its generic substituted line is ``x * k`` with
 both matrices written out; what a student needs in addition is one cell done by hand (the input
 patch times the kernel, summed) and the same for every pooling window. Those lines are built here
-from the step's meta (input, kernel, stride, padding; the pooling window's chosen cell) and the
-values of the steps it names; the cell's value printed after them is the step's own value, never
-recomputed. The rules for size formulas and for the kernel gradient's terms live here too.
+from the values of the steps; the cell's value printed after them is the step's own value, never
+recomputed. The layers' records (the convolution's kernel, stride and padding; the pooling's chosen
+cells) say how each cell is made. The rules for size formulas and for the kernel gradient's terms live
+here too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from symderiv.numbers import ZERO, Num
 from symderiv.render import latexnum
 from symderiv.render.substitute import (Context, Formula, generic_with, index_symbol, latex_width,
                                         split_sum, substitute_pattern, symbolic_line)
+from symderiv.layers.feedforward import Conv2D, Pool
+from symderiv.ops.conv import pool_windows as windows_of
 from symderiv.steps import Derivation, Step
 
 #: Products written out for one convolution cell before the middle ones are elided.
@@ -32,18 +35,9 @@ def maps(value: np.ndarray, channels: int | None = None) -> np.ndarray:
     return value
 
 
-def kernels(value: np.ndarray, meta: dict) -> np.ndarray:
+def kernels(value: np.ndarray, conv: Conv2D) -> np.ndarray:
     """The kernel as (filters, channels, rows, columns), whatever shape the spec wrote it in."""
-    n, m = meta.get("kernel_size", value.shape[-2:])
-    filters = meta.get("filters", 1)
-    channels = meta.get("channels", 1)
-    return value.reshape(filters, channels, n, m)
-
-
-def conv_meta(d: Derivation, meta: dict) -> dict:
-    """The forward convolution's meta (filters, channels, kernel size) merged under a backward step's."""
-    forward = next((s.meta for s in d.steps if isinstance(s.meta, dict) and s.meta.get("layer") == "conv"), {})
-    return {**forward, **meta}
+    return value.reshape((conv.filters, conv.channels) + tuple(conv.kernel_size))
 
 
 def cell_label(f: int, i: int, j: int, filters: int) -> str:
@@ -69,10 +63,10 @@ def _value_rel(num: Num, digits: int, inputs_exact: bool) -> str:
 # -- one convolution cell ------------------------------------------------------------------------------
 def conv_cell(d: Derivation, step: Step, f: int, i: int, j: int, digits: int) -> tuple[str, int, bool]:
     """(LaTeX sum of products, number of products, all exact) for output cell (f, i, j) of a convolution."""
-    meta = step.meta
-    x = maps(d[meta["input"]].value)
-    k = kernels(d[meta["kernel"]].value, meta)
-    stride, padding = int(meta["stride"]), int(meta["padding"])
+    conv = d.layer(step.owner)
+    x = maps(d[conv.input].value)
+    k = kernels(d[conv.kernel.name].value, conv)
+    stride, padding = conv.stride, conv.padding
     C, R, W = x.shape
     _, _, n, m = k.shape
     terms, exact = [], True
@@ -89,8 +83,8 @@ def conv_cell(d: Derivation, step: Step, f: int, i: int, j: int, digits: int) ->
     if count > MAX_PRODUCTS:
         terms = terms[:4] + [r"\dots"] + terms[-3:]
     text = " + ".join(terms)
-    if meta.get("bias"):
-        bias = d[meta["bias"]].value
+    if conv.bias is not None:
+        bias = d[conv.bias.name].value
         bv = bias.flat[f] if bias.size > 1 else bias.flat[0]
         b, eb = _factor(bv, digits)
         exact &= eb
@@ -116,35 +110,30 @@ def conv_cells(d: Derivation, step: Step, digits: int) -> tuple[list[tuple[str, 
 
 
 # -- pooling windows --------------------------------------------------------------------------------
-def pool_windows(meta: dict, shape: tuple[int, int, int]):
+def pool_windows(pool: Pool, shape: tuple[int, int, int]):
     """Per output cell (c, i, j), row-major: the cells of its window, row-major."""
-    p, q = meta["size"] if isinstance(meta["size"], (tuple, list)) else (meta["size"], meta["size"])
-    stride = int(meta["stride"])
-    C, R, W = shape
-    rows, cols = (R - p) // stride + 1, (W - q) // stride + 1
-    for c, i, j in np.ndindex(C, rows, cols):
-        yield (c, i, j), [(c, i * stride + u, j * stride + v) for u in range(p) for v in range(q)]
+    return windows_of(shape, tuple(pool.size), pool.stride)
 
 
 def pool_cells(d: Derivation, step: Step, digits: int) -> tuple[list[tuple[str, str, str, int]], str]:
     """Lines ``h''_{ij} = max(a, b, c, d) = value`` for every pooling window."""
-    meta = step.meta
-    h = maps(d[meta["input"]].value)
+    pool = d.layer(step.owner)
+    h = maps(d[pool.input].value)
     out = step.value
     filters = out.shape[0]
-    chosen = [tuple(c) for c in meta.get("argmax", [])]
+    chosen = [tuple(c) for c in pool.chosen]
     lines = []
-    windows = list(pool_windows(meta, h.shape))
+    windows = list(pool_windows(pool, h.shape))
     for n_window, ((c, i, j), cells) in enumerate(windows[:MAX_CELLS]):
         entries, exact = [], True
         for cell in cells:
             v = _num(h[cell], digits)
             exact &= v.exact
             text = v.latex
-            if meta["mode"] == "max" and n_window < len(chosen) and cell == chosen[n_window]:
+            if pool.mode == "max" and n_window < len(chosen) and cell == chosen[n_window]:
                 text = rf"\boldsymbol{{{text}}}"
             entries.append(text)
-        if meta["mode"] == "max":
+        if pool.mode == "max":
             rhs = r"\max\left(" + ", ".join(entries) + r"\right)"
         else:
             rhs = rf"\frac{{1}}{{{len(cells)}}}\left(" + " + ".join(entries) + r"\right)"
@@ -166,7 +155,7 @@ def _axes_rule(step: Step, ctx: Context) -> Formula:
         text, used = substitute_pattern(step.formula, lambda i, t, vals=vals: latexnum.scalar(vals[i], ctx.digits))
         per_axis.append((text, latexnum.scalar(step.value.flat[axis], ctx.digits).latex))
     symbolic = symbolic_line(step, ctx)
-    axes = step.meta.get("axes", ("rows", "columns")) if isinstance(step.meta, dict) else ("rows", "columns")
+    axes = step.axes or ("rows", "columns")
     if all(p == per_axis[0] for p in per_axis):
         text, result = per_axis[0]
         size = r" \times ".join([result] * len(per_axis))
@@ -180,15 +169,17 @@ def _axes_rule(step: Step, ctx: Context) -> Formula:
 
 def _kernel_grad_parts(step: Step, ctx: Context) -> Formula:
     """One line per output cell whose gradient is not zero: its gradient times its input patch."""
-    d, meta = ctx.derivation, step.meta
-    g = d[meta["grad_output"]].value
-    x = maps(d[meta["input"]].value)
-    k_shape = kernels(d[meta["kernel"]].value, conv_meta(d, meta)).shape
-    stride, padding = int(meta["stride"]), int(meta["padding"])
+    d = ctx.derivation
+    conv = d.layer(step.owner)
+    grad, x_name, kernel = step.inputs[:3]
+    g = d[grad].value
+    x = maps(d[x_name].value)
+    k_shape = kernels(d[kernel].value, conv).shape
+    stride, padding = conv.stride, conv.padding
     C, R, W = x.shape
     F, _, n, m = k_shape
-    positions = [tuple(p) for p in meta["positions"]]
-    nonzero = list(meta.get("nonzero", range(len(positions))))
+    positions = [tuple(p) for p in conv.positions]
+    nonzero = list(conv.nonzero)
     lines = []
     for p in nonzero[:MAX_CELLS]:
         f, i, j = positions[p]
@@ -220,12 +211,12 @@ def _zero_note(zeros: int, unlisted: int) -> str:
 
 def _kernel_grad(step: Step, ctx: Context) -> Formula:
     """The kernel gradient as the sum of the non-zero terms listed on the step before."""
-    d, meta = ctx.derivation, step.meta
-    parts_name = meta.get("parts")
-    if not parts_name or parts_name not in d:
+    d = ctx.derivation
+    conv = d.layer(step.owner)
+    if not conv.parts or conv.parts not in d:
         return generic_with(step, ctx, step.formula)
-    parts = d[parts_name]
-    nonzero = list(parts.meta.get("nonzero", range(parts.value.shape[0])))
+    parts = d[conv.parts]
+    nonzero = list(conv.nonzero)
     values = [latexnum.tensor(parts.value[p], ctx.digits) for p in nonzero]
     if not values:
         return Formula(symbolic_line(step, ctx), ["0"], True, 1, 1.0)

@@ -1,10 +1,10 @@
-"""TikZ figures drawn from an example's own numbers, dispatched on the model family.
+"""TikZ figures drawn from an example's own numbers, chosen by the network's shape.
 
-Each family module provides ``figures(derivation, digits) -> dict[key, Figure]`` (drawn from the
-steps, never from numbers typed into a template), ``place(section, items, figures, derivation)``
-(where in a section a figure goes) and ``facts(derivation)`` (sizes and choices for the set-up
-slide). The registry at the bottom lists the families; an unknown family is an error, not a
-document without figures.
+A network unrolled through time (it has a recurrent layer) is drawn by :mod:`figures_rnn`, a
+feed-forward stack by :mod:`figures_cnn`. Each provides ``figures(derivation, digits) -> dict[key,
+Figure]`` (drawn from the layers' records and the steps, never from numbers typed into a template),
+``place(section, items, figures, derivation)`` (where in a section a figure goes) and
+``facts(derivation)`` (sizes and choices for the set-up slide).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import importlib
 
 import numpy as np
 
-from symderiv.errors import SymderivError
 from symderiv.render import latexnum
 from symderiv.render.escape import Tex
 
@@ -22,10 +21,9 @@ FIGURE_DIGITS = 3
 
 
 def _family(derivation):
-    kind = derivation.example["kind"]
-    if kind not in FAMILIES:
-        raise SymderivError(f"no figures for model family {kind!r} (known: {', '.join(sorted(FAMILIES))})")
-    return importlib.import_module(FAMILIES[kind])
+    from symderiv.layers.recurrent import Recurrent
+    unrolled = any(isinstance(layer, Recurrent) for layer in derivation.layers)
+    return importlib.import_module(FAMILIES["sequence" if unrolled else "feed-forward"])
 
 
 def figures_for(derivation, digits: int) -> dict:
@@ -59,8 +57,8 @@ def relation(value: np.ndarray, digits: int = FIGURE_DIGITS) -> str:
     return ""
 
 
-# example.kind -> module with figures(), place(), facts()
+# the network's shape -> module with figures(), place(), facts()
 FAMILIES = {
-    "rnn": "symderiv.render.figures_rnn",
-    "cnn": "symderiv.render.figures_cnn",
+    "sequence": "symderiv.render.figures_rnn",
+    "feed-forward": "symderiv.render.figures_cnn",
 }

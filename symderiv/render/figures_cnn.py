@@ -8,8 +8,8 @@
 * ``routing``: the gradient routed back through the pooling (each window's gradient to its
   chosen cell, same colour) and masked by the activation's derivative.
 
-The layers are found through the steps' meta (``layer``: conv, activation, pool, dropout,
-flatten, dense, output, pool_backward), so a spec without pooling or with dropout draws
+The layers are found through their records and the steps' topics (conv, activation, pool,
+dropout, flatten, dense, output, pool_backward), so a spec without pooling or with dropout draws
 without special cases. :func:`place` also adds the cell-by-cell blocks of
 :mod:`symderiv.render.cnnrules` after the convolution and pooling steps.
 """
@@ -24,6 +24,7 @@ from symderiv.render.escape import Tex, check_math, escape_tex
 from symderiv.render.figures import FIGURE_DIGITS
 from symderiv.render.substitute import inline_fractions
 from symderiv.render.viewmodel import Figure, custom_block
+from symderiv.layers.feedforward import Activation
 from symderiv.steps import Derivation, Kind, Step
 
 #: Maps with a side longer than this are drawn as shaded squares without numbers.
@@ -39,9 +40,10 @@ PREAMBLE = r"""\begin{tikzpicture}[>=Stealth, font=\footnotesize,
   lab/.style={font=\scriptsize, align=center}, op/.style={font=\scriptsize, align=center, above}]"""
 
 
-def _layer(d: Derivation, layer: str, kinds=(Kind.FORWARD,)) -> Step | None:
+def _layer(d: Derivation, topic: str, kinds=(Kind.FORWARD,)) -> Step | None:
+    """The step of the given kind that a layer of this topic made (its output)."""
     for s in d.steps:
-        if s.kind in kinds and isinstance(s.meta, dict) and s.meta.get("layer") == layer:
+        if s.kind in kinds and s.topic == topic:
             return s
     return None
 
@@ -119,7 +121,7 @@ def _stages(d: Derivation) -> list[tuple[str, Step, str]]:
     conv = _layer(d, "conv")
     if conv is None:
         return stages
-    kernel = _math(d, d[conv.meta["kernel"]])
+    kernel = _math(d, d[d.layer(conv.owner).kernel.name])
     stages.append((rf"$\ast\ {kernel}$", conv, ""))
     for layer, op in (("activation", None), ("pool", None), ("dropout", "dropout"), ("flatten", "flatten"),
                       ("dense", None), ("output", None)):
@@ -130,8 +132,9 @@ def _stages(d: Derivation) -> list[tuple[str, Step, str]]:
             act = step.formula.split(r"\left")[0].replace("{{", "{").replace("}}", "}")
             op = f"${act}$"
         elif layer == "pool":
-            p, q = step.meta["size"] if isinstance(step.meta["size"], (tuple, list)) else (step.meta["size"],) * 2
-            op = (f"{escape_tex(step.meta['mode'])} pool", rf"${p} \times {q}$")
+            pool = d.layer(step.owner)
+            p, q = pool.size
+            op = (f"{escape_tex(pool.mode)} pool", rf"${p} \times {q}$")
         elif layer == "dense":
             op = ("dense", f"${_math(d, d[step.inputs[0]])},\\ {_math(d, d[step.inputs[2]])}$")
         elif layer == "output":
@@ -156,7 +159,7 @@ def _pipeline(d: Derivation, values: bool) -> tuple[str, float]:
     total = sum(s[4] for s in stages) + gap * len(stages) + 2.0
     split = len(stages)
     if total > max_width:
-        split = next((i for i, s in enumerate(stages) if s[1].meta.get("layer") == "flatten"), len(stages) // 2)
+        split = next((i for i, s in enumerate(stages) if s[1].topic == "flatten"), len(stages) // 2)
     rows = [stages[:split], stages[split:]] if split < len(stages) else [stages]
     out = [PREAMBLE]
     names, y = [], 0.0
@@ -203,7 +206,7 @@ def _pipeline(d: Derivation, values: bool) -> tuple[str, float]:
         out.append(rf"\draw[->] ({previous}-east) ++(0.08,0) -- (L);")
     conv = _layer(d, "conv")
     if conv is not None and len(names) > 1:
-        kernel = d[conv.meta["kernel"]]
+        kernel = d[d.layer(conv.owner).kernel.name]
         kv = _as_2d(kernel.value) if kernel.value.ndim <= 2 else None
         if kv is not None and max(kv.shape) <= MAX_DRAWN_SIDE:
             w = _cell_width(kv)
@@ -220,13 +223,13 @@ def _pipeline(d: Derivation, values: bool) -> tuple[str, float]:
 
 # -- one convolution window --------------------------------------------------------------------------
 def _conv_window(d: Derivation, conv: Step, f: int = 0, i: int = 0, j: int = 0) -> tuple[str, float] | None:
-    meta = conv.meta
-    x = maps(d[meta["input"]].value)
-    k = d[meta["kernel"]].value
+    layer = d.layer(conv.owner)
+    x = maps(d[layer.input].value)
+    k = d[layer.kernel.name].value
     if x.shape[1] > MAX_DRAWN_SIDE or x.shape[2] > MAX_DRAWN_SIDE or k.ndim != 2:
         return None
     n, m = k.shape
-    stride, padding = int(meta["stride"]), int(meta["padding"])
+    stride, padding = layer.stride, layer.padding
     if padding:
         return None
     window = {(i * stride + u, j * stride + v): "yellow!55" for u in range(n) for v in range(m)}
@@ -235,11 +238,11 @@ def _conv_window(d: Derivation, conv: Step, f: int = 0, i: int = 0, j: int = 0) 
     w = max(_cell_width(xv), _cell_width(k))
     cells, width = _grid("x", xv, xv.shape, 0.0, fills=window, w=w)
     out += cells
-    out.append(_label("x", f"${_math(d, d[meta['input']])}$"))
+    out.append(_label("x", f"${_math(d, d[layer.input])}$"))
     x1 = width + 0.9
     cells, kw = _grid("k", k, k.shape, x1, fills={(u, v): "yellow!55" for u in range(n) for v in range(m)}, w=w)
     out += cells
-    out.append(_label("k", f"${_math(d, d[meta['kernel']])}$"))
+    out.append(_label("k", f"${_math(d, d[layer.kernel.name])}$"))
     out.append(rf"\node at ($(x-east)!0.5!(k-west)$) {{$\odot$}};")
     hv = conv.value[f]
     x2 = x1 + kw + 1.6
@@ -256,18 +259,18 @@ def _conv_window(d: Derivation, conv: Step, f: int = 0, i: int = 0, j: int = 0) 
 
 # -- pooling windows ------------------------------------------------------------------------------------
 def _pool_figure(d: Derivation, pool: Step) -> tuple[str, float] | None:
-    meta = pool.meta
-    h = maps(d[meta["input"]].value)
+    layer = d.layer(pool.owner)
+    h = maps(d[layer.input].value)
     if max(h.shape[1:]) > MAX_DRAWN_SIDE:
         return None
-    windows = list(pool_windows(meta, h.shape))[:MAX_WINDOWS]
-    chosen = [tuple(c) for c in meta.get("argmax", [])]
+    windows = list(pool_windows(layer, h.shape))[:MAX_WINDOWS]
+    chosen = [tuple(c) for c in layer.chosen]
     w = _cell_width(h[0])
     out = [PREAMBLE]
     x0 = 0.0
     for n, ((c, i, j), cells) in enumerate(windows):
         fills = {(r, s): "cyan!30" for (_c, r, s) in cells}
-        bold = {chosen[n][1:]} if meta["mode"] == "max" and n < len(chosen) else set()
+        bold = {chosen[n][1:]} if layer.mode == "max" and n < len(chosen) else set()
         grid, width = _grid(f"p{n}", h[c], h.shape[1:], x0, fills=fills, bold=bold, w=w)
         out += grid
         lab = cell_label(c, i, j, pool.value.shape[0])
@@ -283,13 +286,15 @@ def _routing(d: Derivation) -> tuple[str, float, str] | None:
     route = _layer(d, "pool_backward", kinds=(Kind.BACKWARD,))
     if route is None:
         return None
-    masked = next((s for s in d.steps if s.op == "hadamard" and s.inputs and s.inputs[0] == route.name), None)
+    pool = d.layer(route.owner)
+    activation = next((a for a in d.layers_of(Activation) if a.output == pool.input), None)
+    masked = d[f"dL/d{activation.input}"] if activation is not None else None
     g_in = d[route.inputs[0]]
     g_out = route.value
     if max(g_out.shape[1:]) > MAX_DRAWN_SIDE:
         return None
-    chosen = [tuple(c) for c in route.meta.get("argmax", [])]
-    windows = list(pool_windows(route.meta, g_out.shape))
+    chosen = [tuple(c) for c in pool.chosen]
+    windows = list(pool_windows(pool, g_out.shape))
     colours = {}
     src_fill, dst_fill = {}, {}
     for n, ((c, i, j), cells) in enumerate(windows):
@@ -297,7 +302,7 @@ def _routing(d: Derivation) -> tuple[str, float, str] | None:
         if c != 0:
             continue
         src_fill[(i, j)] = colour
-        if route.meta.get("mode") == "max" and n < len(chosen):
+        if pool.mode == "max" and n < len(chosen):
             dst = chosen[n][1:]
             dst_fill[dst] = colour if dst not in dst_fill else "black!20"
         colours[(i, j)] = colour
@@ -326,7 +331,7 @@ def _routing(d: Derivation) -> tuple[str, float, str] | None:
         out.append(rf"\draw[->] ($(gout-east)+(0.1,0)$) -- node[op] {{$\odot\ {_math(d, mask)}$}} "
                    rf"($(res-west)+(-0.1,0)$);")
     out.append(r"\end{tikzpicture}")
-    ties = route.meta.get("ties") or []
+    ties = pool.ties
     caption = ("The gradient routed back: each pooled cell's gradient goes to the cell its window chose "
                "(same colour), cells no window chose get 0; then the activation's derivative zeroes the cells "
                "where the activation was flat (grey).")
@@ -356,7 +361,7 @@ def figures(d: Derivation, digits: int) -> dict:
         drawn = _pool_figure(d, pool)
         if drawn:
             figs["pool-windows"] = Figure("pool-windows", "Every pooling window and the cell it passes on "
-                                          "(thick border)." if pool.meta.get("mode") == "max" else
+                                          "(thick border)." if d.layer(pool.owner).mode == "max" else
                                           "Every pooling window; each passes on the mean of its cells.",
                                           Tex(drawn[0]), drawn[1], group="pool")
     drawn = _routing(d)
@@ -374,7 +379,7 @@ def place(section: str, items: list, figs: dict, d: Derivation) -> list:
         if item.type != "block" or item.name not in d:
             continue
         step = d[item.name]
-        layer = step.meta.get("layer") if isinstance(step.meta, dict) else None
+        layer = step.topic
         if layer == "conv":
             if "conv-window" in figs:
                 out.append(figs["conv-window"])
@@ -388,8 +393,9 @@ def place(section: str, items: list, figs: dict, d: Derivation) -> list:
             rows, note = pool_cells(d, step, digits)
             out.append(custom_block(f"{step.name}:windows", f"{d.example['name']}:{step.name}:windows",
                                     "every pooling window", rows, [note], group="pool-cells"))
-        elif section == "backward" and step.op == "hadamard" and "routing" in figs \
-                and any(d[i].meta.get("layer") == "pool_backward" for i in step.inputs if isinstance(d[i].meta, dict)):
+        elif section == "backward" and "routing" in figs and step.owner \
+                and isinstance(d.layer(step.owner), Activation) and step.kind == Kind.BACKWARD \
+                and any(d[i].topic == "pool_backward" for i in step.inputs):
             out.append(figs["routing"])
     if section == "forward" and "forward" in figs:
         out.append(figs["forward"])

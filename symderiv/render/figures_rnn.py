@@ -1,7 +1,7 @@
 """Figures of a recurrent network, unrolled through time, with the example's values on the nodes.
 
-The structure is read from the steps (which step is a pre-activation, a hidden state, an output),
-so stacked layers, many-to-many outputs and renamed parameters draw without special cases:
+The structure is read from the layers' records (which step is a pre-activation, a hidden state, an
+output), so stacked layers, many-to-many outputs and renamed parameters draw without special cases:
 
 * ``architecture``: inputs, initial state, weights on the edges, target (set-up slide);
 * ``forward``: the same picture with every hidden state, output and the loss filled in;
@@ -17,14 +17,15 @@ from symderiv.render.escape import Tex, check_math, escape_tex
 from symderiv.render.figures import compact, relation
 from symderiv.render.substitute import inline_fractions
 from symderiv.render.viewmodel import Figure
-from symderiv.steps import Derivation, Kind, Step
-
-ACTIVATION_OPS = ("tanh", "sigmoid", "relu", "identity")
+from symderiv.layers.feedforward import TimeDistributedDense
+from symderiv.layers.head import Head
+from symderiv.layers.recurrent import Recurrent
+from symderiv.steps import Derivation, Step
 
 
 @dataclass
 class Unrolled:
-    """The unrolled network as found in the steps."""
+    """The unrolled network: which step is which state at which time."""
 
     times: list[int]
     layers: list[int]
@@ -42,34 +43,30 @@ class Unrolled:
 
 
 def unrolled(d: Derivation) -> Unrolled:
-    pre = {(s.time, s.layer or 1): s for s in d.steps if s.op == "recurrent_affine"}
-    times = sorted({t for t, _ in pre})
-    layers = sorted({layer for _, layer in pre})
-    u = Unrolled(times, layers, pre=pre)
-    for s in d.steps:
-        if s.kind == Kind.FORWARD and s.op in ACTIVATION_OPS and s.inputs and s.inputs[0] in d \
-                and d[s.inputs[0]].op == "recurrent_affine":
-            u.hidden[(s.time, s.layer or 1)] = s
-    for (t, layer), s in pre.items():
-        w_in, below, w_rec, previous, _bias = s.inputs
-        u.w_in.setdefault(layer, d[w_in])
-        u.w_rec.setdefault(layer, d[w_rec])
-        if layer == 1:
-            u.inputs[t] = d[below]
-        if t == times[0]:
-            u.initial[layer] = d[previous]
-    for s in d.steps:
-        if s.kind == Kind.FORWARD and s.op == "affine" and s.time is not None:
-            u.outputs[s.time] = s
-            u.w_out = d[s.inputs[0]]
-    for t, z in u.outputs.items():
-        follow = [s for s in d.steps if s.kind == Kind.FORWARD and s.inputs and s.inputs[0] == z.name]
-        if follow:
-            u.predictions[t] = follow[0]
-    for s in d.of_kind(Kind.LOSS):
-        if s.time is not None and len(s.inputs) > 1:
-            u.targets[s.time] = d[s.inputs[1]]
-    u.loss = d["L"] if "L" in d else (d.of_kind(Kind.LOSS) or [None])[-1]
+    """The unrolled network as its layers recorded it."""
+    found = d.layers_of(Recurrent)
+    if not found:
+        return Unrolled([], [])
+    rnn, names = found[0], found[0].names
+    u = Unrolled(list(range(1, rnn.steps + 1)), list(range(1, rnn.levels + 1)))
+    for t in u.times:
+        u.inputs[t] = d[rnn.inputs[t]]
+        for layer in u.layers:
+            u.pre[(t, layer)] = d[names.a(t, layer)[0]]
+            u.hidden[(t, layer)] = d[names.h(t, layer)[0]]
+    for layer in u.layers:
+        u.initial[layer] = d[names.h(0, layer)[0]]
+        u.w_in[layer] = d[rnn.param("W_xh", layer).name]
+        u.w_rec[layer] = d[rnn.param("W_hh", layer).name]
+    output = d.layers_of(TimeDistributedDense)
+    u.w_out = d[output[0].weight.name] if output else None
+    for head in d.layers_of(Head):
+        for t, out in head.outputs.items():
+            u.outputs[t] = d[out.z]
+            if out.yhat in d:
+                u.predictions[t] = d[out.yhat]
+            u.targets[t] = d[out.y]
+    u.loss = d["L"] if "L" in d else None
     return u
 
 
@@ -142,7 +139,7 @@ def _output_text(d: Derivation, u: Unrolled, t: int, values: bool) -> str:
         lines.append(f"${_math(d, p)}$" + (f" ${_value(p)}$" if values else ""))
     if t in u.targets:
         y = u.targets[t]
-        token = y.meta.get("token") if isinstance(y.meta, dict) else None
+        token = y.token
         target = f"target ${_math(d, y)} {_value(y)}$" if not token else \
             rf"target ${_math(d, y)}$: ``{escape_tex(token)}''"
         lines.append(r"{\color{black!60}" + target + "}")
@@ -150,7 +147,7 @@ def _output_text(d: Derivation, u: Unrolled, t: int, values: bool) -> str:
 
 
 def _input_text(d: Derivation, step: Step) -> str:
-    token = step.meta.get("token") if isinstance(step.meta, dict) else None
+    token = step.token
     if token:
         return rf"${_math(d, step)}$\\ ``{escape_tex(token)}''"
     return _node(d, step)

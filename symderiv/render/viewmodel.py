@@ -177,46 +177,6 @@ SECTIONS = (
     ("update", "Gradient-descent update", (Kind.UPDATE,)),
 )
 
-# op -> a few words saying what the step is (shown above its equation)
-CAPTIONS = {
-    "recurrent_affine": "pre-activation",
-    "affine": "output layer",
-    "dense": "dense layer",
-    "matvec": "matrix-vector product",
-    "tanh": "activation",
-    "sigmoid": "sigmoid",
-    "relu": "ReLU",
-    "identity": "activation (identity)",
-    "softmax": "softmax: scores to probabilities",
-    "denormalise": "back to the original scale",
-    "mse": "loss: mean squared error",
-    "sse": "loss: sum of squared errors",
-    "cross_entropy": "loss: cross-entropy",
-    "bce_sum": "loss: binary cross-entropy",
-    "bce_mean": "loss: binary cross-entropy (mean)",
-    "mse_grad": "derivative of the loss",
-    "sse_grad": "derivative of the loss",
-    "cross_entropy_grad": "derivative of the loss",
-    "bce_sum_grad": "derivative of the loss",
-    "bce_mean_grad": "derivative of the loss",
-    "fused_output_grad": "loss and output activation together",
-    "fused_output_grad_mean": "loss and output activation together",
-    "softmax_vjp": "back through the softmax",
-    "denormalise_grad": "back through the de-normalisation",
-    "matvec_t": "gradient flowing back",
-    "matvec_t_sum": "gradient reaching the hidden state",
-    "tanh_prime": "local derivative of the activation",
-    "sigmoid_prime": "local derivative of the sigmoid",
-    "relu_prime": "local derivative of ReLU",
-    "identity_prime": "local derivative of the activation",
-    "hadamard": "back through the activation",
-    "outer": "contribution to a weight gradient",
-    "copy": "contribution to a bias gradient",
-    "sum": "sum of the contributions",
-    "sgd": "one gradient-descent step",
-}
-
-
 # -- text with inline math ------------------------------------------------------------------------------
 def text_with_math(text: str, where: str) -> Tex:
     """Plain text with ``$...$`` math: the text is escaped, the math checked (model notes, lints)."""
@@ -348,13 +308,13 @@ def _finish_block(step: Step, derivation: Derivation, lines: list, heights: list
         notes.append(Note("note", escape_tex(
             f"The step changes this parameter only in the {_ordinal(res_digits)} significant digit, "
             "so the value is printed with that many digits.")))
-    caption = CAPTIONS.get(step.op or "", "")
+    caption = step.role
     if step.time is not None and caption:
         caption = f"{caption}, t = {step.time}"
     height = sum(heights) + (8.0 if caption else 5.0)
     width = (6.5 + 1.25 * max(latex_width(line.lhs) for line in lines)
              + 1.8 * max(latex_width(line.rhs) for line in lines))
-    group = f"{step.time if step.time is not None else ''}|{step.meta.get('layer', '') if isinstance(step.meta, dict) else ''}"
+    group = f"{step.time if step.time is not None else ''}|{step.topic}"
     return Block(step.name, safe_label(f"{derivation.example['name']}:{step.name}"), caption, lines, notes, height,
                  step.time, group, str(step.kind), width=width, line_heights=list(heights))
 
@@ -412,13 +372,13 @@ def vanishing_notes(derivation: Derivation, digits: int) -> dict[str, Note]:
         ratio = _rough(m / largest)
         big = inline_fractions(biggest.symbol)
         if step.kind == Kind.GRADIENT:
-            parameter = step.meta.get("parameter")
+            parameter = step.parameter
             owner = derivation[parameter].symbol if parameter in derivation else None
             text = (rf"This gradient is about ${ratio}$ times the largest gradient (${big}$): it has "
                     "practically vanished" + (rf", so the update leaves ${owner}$ almost where it was."
                                               if owner else "."))
             notes[step.name] = Note("warning", Tex(text), "Vanishing gradient")
-        elif first_flow and "parameter" not in step.meta:
+        elif first_flow and step.parameter is None:
             first_flow = False
             cause = ""
             for name in step.inputs:
@@ -453,7 +413,7 @@ def given_rows(derivation: Derivation, digits: int, where: str) -> list[GivenRow
     rows = []
     for step in derivation.of_kind(Kind.INPUT, Kind.PARAMETER, Kind.CONSTANT):
         value = latexnum.tensor(step.value, max(digits, 6))
-        if isinstance(step.meta, dict) and step.meta.get("axes") and step.value.ndim == 1:
+        if step.axes and step.value.ndim == 1:
             sizes = [latexnum.scalar(n, digits).latex for n in step.value.flat]
             value = latexnum.TexValue(r" \times ".join(sizes), True, 1, 3.0 * len(sizes), False)
         role = ROLES[step.kind]
@@ -461,15 +421,15 @@ def given_rows(derivation: Derivation, digits: int, where: str) -> list[GivenRow
             role = "target"
         elif step.kind == Kind.INPUT and step.time is not None:
             role = f"input, t = {step.time}"
-        if step.meta.get("role") == "h0":
-            role = "initial hidden state"
+        if step.kind == Kind.CONSTANT and step.role:
+            role = step.role
         if step.name == "eta":
             role = "learning rate"
         shape = " × ".join(str(n) for n in step.value.shape) if step.value.shape else "scalar"
-        if isinstance(step.meta, dict) and step.meta.get("axes"):
-            shape = " and ".join(step.meta["axes"])
+        if step.axes:
+            shape = " and ".join(step.axes)
             role = "given size"
-        token = step.meta.get("token") if isinstance(step.meta, dict) else None
+        token = step.token
         rows.append(GivenRow(check_math(step.symbol, f"{where}: symbol of {step.name}"), Tex(value.latex), shape,
                              role, token, value.rows))
     return rows
@@ -540,7 +500,7 @@ def presentable(derivation: Derivation, where: str) -> Derivation:
         for factor in step.chain:
             check_math(factor, f"{where}: chain rule of {step.name}")
         steps.append(replace(step, symbol=clean_chain(step.symbol), chain=tuple(clean_chain(c) for c in step.chain)))
-    return Derivation(derivation.example, tuple(steps), derivation.model)
+    return derivation.with_steps(steps)
 
 
 # -- the whole example ---------------------------------------------------------------------------------

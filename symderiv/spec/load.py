@@ -1,16 +1,15 @@
 """Find and read a spec: a built-in example by name, or a TOML file; dispatch on its kind.
 
-The kind registry at the bottom maps ``example.kind`` to the parser of that model family, so
-adding a network family is one line here.
+``example.kind`` names a preset (:data:`symderiv.models.PRESETS`), whose module parses the rest.
 """
 
 from __future__ import annotations
 
-import importlib
 from importlib import resources
 from pathlib import Path
 
 from symderiv.errors import SpecError, UsageError
+from symderiv.models import PRESETS, preset
 from symderiv.spec import fields
 from symderiv.spec.fields import Table
 from symderiv.spec.toml_text import load_toml
@@ -57,17 +56,15 @@ def parse_spec(data: dict):
     doc = Table(data)
     example = doc.table("example")
     example.allow_only(("name", "kind", "title", "description"))
-    kind = fields.choice(example.require("kind", f"one of {', '.join(map(repr, KINDS))}"), example.field("kind"),
-                         KINDS)
+    kind = fields.choice(example.require("kind", f"one of {', '.join(map(repr, PRESETS))}"), example.field("kind"),
+                         PRESETS)
     meta = {
         "name": fields.text(example.require("name", "a name"), example.field("name")),
         "kind": kind,
         "title": fields.text(example.raw("title", example.raw("name", "")), example.field("title")),
         "description": fields.text(example.raw("description", ""), example.field("description"), allow_empty=True),
     }
-    module_name, func_name = KINDS[kind].split(":")
-    parser = getattr(importlib.import_module(module_name), func_name)
-    return parser(doc, meta)
+    return preset(kind).parse(doc, meta)
 
 
 def printed_text(spec) -> list[tuple[str, str]]:
@@ -81,10 +78,3 @@ def printed_text(spec) -> list[tuple[str, str]]:
         if name != default:
             out.append((f"names.{default}", name))
     return out
-
-
-# example.kind -> "module:parser"; imported lazily so `derive` of an RNN never imports the CNN code.
-KINDS = {
-    "rnn": "symderiv.models.rnn_spec:parse_rnn",
-    "cnn": "symderiv.models.cnn_spec:parse_cnn",
-}

@@ -1,0 +1,61 @@
+"""The operations a derivation is built from, each with its forward and backward rules.
+
+:func:`builtin_ops` assembles the flat table of the built-in operations (linear algebra, activations,
+losses, convolutional layers); a derivation's own :class:`OpTable` starts from it and adds the
+operations its spec defines, through the factories in :data:`FACTORIES`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from symderiv.ops.core import G, OUT, Local, Op, OpTable, Vjp
+
+
+@lru_cache(maxsize=1)
+def builtin_ops() -> dict[str, Op]:
+    """Every built-in operation by name (built once)."""
+    from symderiv.ops.conv import CONV_OPS
+    from symderiv.ops.elementwise import builtin_activation_ops
+    from symderiv.ops.linear import LINEAR_OPS
+    from symderiv.ops.losses import LOSS_OPS
+    return {**LINEAR_OPS, **builtin_activation_ops(), **LOSS_OPS, **CONV_OPS}
+
+
+def _contribution_sum(table: OpTable, name: str, members: tuple) -> dict:
+    """One step adding gradients that arrive by different operations: Σ of each member's own formula."""
+    import re
+
+    import sympy
+
+    from symderiv import tensors
+    from symderiv.formula import fill
+
+    arities = [n for _op, n in members]
+    starts = [sum(arities[:i]) for i in range(len(arities))]
+    parts, readings = [], []
+    for (op, n), start in zip(members, starts):
+        pattern = table[op].pattern_for(n)
+        parts.append(fill(pattern, lambda i, t, start=start: "{%d%s}" % (start + i, ":T" if t else "")))
+        readings.append(re.sub(r"\{(\d+)\}", lambda m, start=start: "{%d}" % (start + int(m.group(1))), table[op].words))
+
+    def forward(*args):
+        values = [table[op].forward(*args[s:s + n]) for (op, n), s in zip(members, starts)]
+        return tensors.add(*values) if len(values) > 1 else values[0]
+
+    return {name: Op(forward, " + ".join(parts), lambda *args: sympy.Function(name)(*args), (), "sum",
+                     " + ".join(readings))}
+
+
+def _activation(table: OpTable, name: str, activation: str, values: tuple) -> dict:
+    from symderiv.ops.elementwise import define_activation
+    return define_activation(table, name, activation, values)
+
+
+#: recipe head -> factory(table, name, *args) -> {op name: Op}
+FACTORIES = {
+    "activation": _activation,
+    "contribution_sum": _contribution_sum,
+}
+
+__all__ = ["G", "OUT", "Local", "Op", "OpTable", "Vjp", "builtin_ops", "FACTORIES"]
