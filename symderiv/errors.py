@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
+
+def warn(message: str) -> None:
+    """A warning as one line on stderr; the command goes on (a character no font has, say)."""
+    print(f"symderiv: warning: {message}", file=sys.stderr)
+
 
 class SymderivError(Exception):
     """Base class: an error the CLI prints as one line and exits with status 2."""

@@ -211,7 +211,7 @@ def test_user_text_prints_literally_and_runs_nothing(tmp_path):
 def test_latex_failure_is_reported_and_keeps_the_earlier_pdf(tmp_path):
     templates = tmp_path / "templates"
     templates.mkdir()
-    deck = (ROOT / "templates" / "deck.tex.j2").read_text()
+    deck = (ROOT / "symderiv" / "templates" / "deck.tex.j2").read_text()
     (templates / "deck.tex.j2").write_text(deck.replace(r"\begin{document}", r"\begin{document}\nosuchcommandhere", 1))
     out = tmp_path / "out"
     out.mkdir()

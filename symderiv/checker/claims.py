@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import sympy
 
 from symderiv.errors import SpecError, UsageError
 from symderiv.spec.fields import describe
+from symderiv.spec.toml_text import dotted, load_toml
 
 #: The relations a printed value may start with ("~" is the ASCII spelling of "≈").
 RELATIONS = {"=": "=", "≈": "≈", "~": "≈"}
@@ -33,7 +33,6 @@ CLAIM_TABLE = ("value", "relation", "where")
 _NUMBER = re.compile(r"^(?P<sign>[+-]?)(?P<int>\d*)(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?$")
 _FRACTION = re.compile(r"^(?P<num>[+-]?\d+)\s*/\s*(?P<den>\d+)$")
 _KEY = re.compile(r"^(?P<name>.*?)\s*(?:\[(?P<index>[^\[\]]*)\])?$")
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 #: A printed vector or matrix in one string: brackets, separators, relations and number tokens.
 _ARRAY_TOKEN = re.compile(r"\[|\]|;|,|\s+|[=≈~]|[^\s\[\];,=≈~]+")
 #: Significant digits a float64 is guaranteed to hold (C's DBL_DIG). A longer printout (NumPy's
@@ -82,6 +81,7 @@ class Claim:
     field: str                     # where it is in the file, for error messages
     where: str                     # the group it is listed under, or its own `where`
     order: int                     # position in the file
+    where_field: str = ""          # the field `where` was written in (the group's, or the claim's own)
 
 
 @dataclass(frozen=True)
@@ -123,10 +123,7 @@ def read_claims(path: str | Path) -> ClaimsFile:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise SpecError("(file)", "a UTF-8 TOML text file", "bytes that are not UTF-8 text", str(path)) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise SpecError("(file)", "valid TOML", f"a syntax error ({err})", str(path)) from None
+    data = load_toml(text, str(path))
     try:
         parsed = parse_claims(data, base=path.parent, default_name=_stem(path))
     except SpecError as err:
@@ -172,9 +169,9 @@ def parse_claims(data: dict, base: Path | None = None, default_name: str | None 
             for inner_key, inner in value.items():
                 if isinstance(inner, dict) and "value" not in inner:
                     raise SpecError(_path(field, inner_key), "a claim (groups do not nest)", "a table")
-                claims.append(_claim(inner_key, inner, _path(field, inner_key), key, len(claims)))
+                claims.append(_claim(inner_key, inner, _path(field, inner_key), (key, field), len(claims)))
         else:
-            claims.append(_claim(key, value, field, "", len(claims)))
+            claims.append(_claim(key, value, field, ("", ""), len(claims)))
     if not claims:
         raise SpecError("claims", "at least one claim", "an empty table")
     return ClaimsFile(reference, source, tuple(claims))
@@ -209,11 +206,12 @@ def _reference(data: dict, base: Path | None, default_name: str | None) -> str |
 
 
 def _path(parent: str, key: str) -> str:
-    shown = key if _BARE_KEY.match(key) else '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    shown = dotted([key])
     return f"{parent}.{shown}" if parent else shown
 
 
-def _claim(key: str, value, field: str, group: str, order: int) -> Claim:
+def _claim(key: str, value, field: str, group: tuple[str, str], order: int) -> Claim:
+    """One claim; ``group`` is the (name, field) of the group it is listed under, or ("", "")."""
     match = _KEY.match(key.strip())
     name, index_text = match.group("name"), match.group("index")
     if not name:
@@ -227,7 +225,7 @@ def _claim(key: str, value, field: str, group: str, order: int) -> Claim:
                             f"[{index_text}]") from None
         if any(i < 0 for i in index):
             raise SpecError(field, "an element index counted from 0 (no negative numbers)", f"[{index_text}]")
-    where = group
+    where, where_field = group
     relation = None
     if isinstance(value, dict):
         unknown = [k for k in value if k not in CLAIM_TABLE]
@@ -244,12 +242,12 @@ def _claim(key: str, value, field: str, group: str, order: int) -> Claim:
             if not isinstance(value["where"], str):
                 raise SpecError(_path(field, "where"), "a text naming the place (slide, page)",
                                 describe(value["where"]))
-            where = value["where"]
+            where, where_field = value["where"], _path(field, "where")
         field = _path(field, "value")
         value = value["value"]
     values = _values(value, field, relation)
     return Claim(key=key.strip(), quantity=name, index=index, values=values, field=field, where=where,
-                 order=order)
+                 order=order, where_field=where_field)
 
 
 def _values(value, field: str, relation: str | None):

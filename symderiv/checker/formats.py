@@ -161,6 +161,14 @@ def _items(report: Report, results, s: Style, reasons: bool) -> list[str]:
     return lines
 
 
+def tex_printed_text(report: Report) -> list[tuple[str, str]]:
+    """The claims file's own text the errata frame prints, with its fields: the source and the places."""
+    listed = [r.bound.claim for r in (*report.wrong, *report.inexact)]        # as tex() lists them
+    fields = [("source", report.claims_file.source)] if listed and report.claims_file.source else []
+    fields += [(c.where_field, c.where) for c in listed if c.where]
+    return list(dict.fromkeys(fields))
+
+
 def _comment(text: str) -> str:
     return " ".join(str(text).split()).replace("%", "percent")
 

@@ -44,10 +44,12 @@ def _file_stem(reference: str) -> str:
 def run(args) -> int:
     from symderiv.api import derive
     from symderiv.display import DEFAULT_DIGITS
-    from symderiv.errors import UsageError
+    from symderiv.errors import UsageError, warn
     from symderiv.lints import lint_derivation
     from symderiv.render import Options, render
     from symderiv.render.compile import compile_pdf, write_atomic
+    from symderiv.render.escape import missing_glyphs
+    from symderiv.spec.load import builtin_names, printed_text
     from symderiv.verify import verify
 
     digits = DEFAULT_DIGITS if args.digits is None else args.digits
@@ -70,6 +72,9 @@ def run(args) -> int:
             verification = verify(derivation)
             verification.raise_if_failed()
             examples.append((derivation, verification, lint_derivation(derivation)))
+            source = f"example {name}" if name in builtin_names() else name
+            for line in missing_glyphs(printed_text(derivation.model), source):
+                warn(line)
         if title is None:
             title = examples[0][0].example.get("title") or examples[0][0].example["name"]
         stem = _file_stem(reference)

@@ -54,6 +54,12 @@ def run(args) -> int:
     verification = verify(derivation, finite_differences=not args.no_fd)
     verification.raise_if_failed()
     report = check(claims, derivation, lint_derivation(derivation), note, strict=args.strict)
+    if args.format == "tex":            # the errata frame prints text of the claims file: warn of missing glyphs
+        from symderiv.checker.formats import tex_printed_text
+        from symderiv.errors import warn
+        from symderiv.render.escape import missing_glyphs
+        for line in missing_glyphs(tex_printed_text(report), claims.path):
+            warn(line)
     text = FORMATS[args.format](report)
     if args.output:
         _write(Path(args.output), text)

@@ -379,11 +379,11 @@ def _parse_notation(table: Table, names: dict, activation: str) -> Notation:
     table.allow_only(params | {"activation", "loss", "learning_rate"})
     symbols = {}
     for role, name in names.items():
-        default = DEFAULT_SYMBOLS[role] if name == role else name
-        symbols[name] = fields.text(table.raw(name, default), table.field(name))
-    values = {key: fields.text(table.raw(key), table.field(key)) for key in ("loss", "learning_rate")
+        default = DEFAULT_SYMBOLS[role] if name == role else (fields.symbol_from_name(name) or DEFAULT_SYMBOLS[role])
+        symbols[name] = fields.math_symbol(table.raw(name, default), table.field(name))
+    values = {key: fields.math_symbol(table.raw(key), table.field(key)) for key in ("loss", "learning_rate")
               if table.has(key)}
-    act = fields.text(table.raw("activation", ACTIVATIONS[activation].symbol), table.field("activation"))
+    act = fields.math_symbol(table.raw("activation", ACTIVATIONS[activation].symbol), table.field("activation"))
     return Notation(symbols=symbols, activation=act, **values)
 
 

@@ -294,12 +294,12 @@ def _parse_notation(table: Table, names: dict, activation: str) -> Notation:
         if layer > 1:
             default = f"{default}^{{({layer})}}"
         if name != role and layer == 1 and role in DEFAULT_SYMBOLS and names[(role, layer)] != role:
-            default = name if len(name) == 1 else default
-        symbols[name] = fields.text(table.raw(name, default), table.field(name))
+            default = (fields.symbol_from_name(name) or default) if len(name) == 1 else default
+        symbols[name] = fields.math_symbol(table.raw(name, default), table.field(name))
     values = {}
     for key in scalar_keys:
         if table.has(key):
-            values[key] = fields.text(table.raw(key), table.field(key))
+            values[key] = fields.math_symbol(table.raw(key), table.field(key))
     if "activation" not in values:
         values["activation"] = ACTIVATIONS[activation].symbol
     offset = fields.integer(table.raw("output_offset", 0), table.field("output_offset"), minimum=0, maximum=1)

@@ -4,9 +4,18 @@ Modules, in the order the data flows: ``latexnum`` (numbers and matrices as LaTe
 ``symderiv.display``), ``substitute`` (formula and substituted lines of a step), ``viewmodel``
 (everything a document shows, as plain data), ``figures*`` (TikZ from the example's numbers),
 ``layout`` (frames), ``env`` (the Jinja environment), ``documents`` (the .tex texts), ``compile``
-(atomic files and latexmk). ``escape`` keeps user text literal throughout.
+(atomic files and latexmk). ``escape`` keeps user text literal throughout, with ``glyphs`` for
+characters outside ASCII.
+
+``Options`` and ``render`` are loaded on first use, so the spec stage can check notation with
+``escape`` without importing Jinja2 and the rest of the renderer.
 """
 
-from symderiv.render.documents import Options, render
-
 __all__ = ["Options", "render"]
+
+
+def __getattr__(name):
+    if name in __all__:
+        from symderiv.render import documents
+        return getattr(documents, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

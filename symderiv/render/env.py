@@ -15,7 +15,9 @@ from markupsafe import Markup
 
 from symderiv.render.escape import Tex, escape_tex, escape_texttt
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+#: The built-in templates are package data (``symderiv/templates/``), found through the installed
+#: package, so a non-editable ``pip install`` finds them as well as a source checkout does.
+TEMPLATE_PACKAGE = ("symderiv", "templates")
 
 
 def _finalize(value):
@@ -50,11 +52,15 @@ def texttt(text) -> Tex:
 
 
 def environment(template_dir: Path | str | None = None) -> jinja2.Environment:
-    """The Jinja environment; ``template_dir`` (``--templates``) is searched before the defaults."""
-    dirs = [str(template_dir)] if template_dir is not None else []
-    dirs.append(str(DEFAULT_TEMPLATES))
+    """The Jinja environment; ``template_dir`` (``--templates``) is searched before the defaults.
+
+    The search is file by file: a directory holding only ``deck.tex.j2`` replaces the deck and
+    keeps the built-in ``common/`` macros and solution document.
+    """
+    loaders = [jinja2.FileSystemLoader(str(template_dir))] if template_dir is not None else []
+    loaders.append(jinja2.PackageLoader(*TEMPLATE_PACKAGE))
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(dirs),
+        loader=jinja2.ChoiceLoader(loaders),
         block_start_string=r"\BLOCK{",
         block_end_string="}",
         variable_start_string=r"\VAR{",

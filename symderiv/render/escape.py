@@ -15,6 +15,7 @@ import re
 import unicodedata
 
 from symderiv.errors import SymderivError
+from symderiv.spec.notation import ALLOWED_COMMANDS, math_problem  # noqa: F401  (ALLOWED_COMMANDS: re-exported)
 
 
 class Tex(str):
@@ -47,21 +48,37 @@ _TEXT_ESCAPES = {
     "\r": " ",
     "\t": " ",
 }
-#: Typographic characters pdflatex's T1/utf8 set-up prints; everything else non-ASCII is dropped
-#: to a '?' rather than risking an "unicode character not set up" error.
+#: Typographic characters LaTeX's utf8 input prints as they are (kept raw, as the documents always had them).
 _UNICODE_OK = set("äöüÄÖÜßéèêëàâçîïôûùÿñáíóúÉÈÀÇŁłŚśŻżŹźĆćŃńĘęĄąÓó–—‘’“”…·×")
+#: Symbols symderiv's own sentences use, spelt the way the documents have always printed them.
 _UNICODE_MAP = {"−": "-", "≈": r"$\approx$", "→": r"$\rightarrow$", "←": r"$\leftarrow$", "≤": r"$\leq$",
                 "≥": r"$\geq$", "∂": r"$\partial$", "⊙": r"$\odot$", "∑": r"$\sum$", "√": r"$\surd$"}
+#: Combining accents LaTeX can put on any letter (q + U+0302 -> \^{q}); precomposed letters go through pylatexenc.
+_COMBINING = {"\u0300": "`", "\u0301": "'", "\u0302": "^", "\u0303": "~", "\u0304": "=", "\u0306": "u",
+              "\u0307": ".", "\u0308": '"', "\u030A": "r", "\u030B": "H", "\u030C": "v", "\u0323": "d",
+              "\u0327": "c", "\u0328": "k", "\u0331": "b"}
+#: Characters no font of ours has, for which LaTeX itself prints something close (T1 has no capital ẞ).
+_CLOSE = {"ẞ": (r"\SS{}", "SS")}
 
 
-def escape_tex(text) -> Tex:
-    """Text that prints literally in LaTeX text mode.
+def _stand_in(ch: str) -> tuple[str, str]:
+    """A visible stand-in for a character no font has: its code point in a box. (LaTeX, as described.)"""
+    if ch in _CLOSE:
+        return _CLOSE[ch]
+    code = f"U+{ord(ch):04X}"
+    return rf"\framebox{{\tiny {code}}}", f"{code} in a box"   # \framebox, unlike \fbox, survives titles
 
-    >>> escape_tex(r"50% of \\input{x}")
-    '50\\\\% of \\\\textbackslash{}input\\\\{x\\\\}'
+
+def latex_text(text) -> tuple[Tex, tuple[str, ...]]:
+    """User text as LaTeX that prints literally, and the characters no font has (in order, once each).
+
+    Special ASCII characters become the commands that print them; other characters are spelt by
+    pylatexenc where our fonts have them (:mod:`symderiv.render.glyphs`); a character with no
+    glyph becomes a visible stand-in (:func:`_stand_in`) and is returned, so the caller can warn.
     """
-    out = []
-    for ch in str(text):
+    out: list[str] = []
+    missing: list[str] = []
+    for ch in unicodedata.normalize("NFC", str(text)):
         if ch in _TEXT_ESCAPES:
             out.append(_TEXT_ESCAPES[ch])
         elif ch.isascii():
@@ -70,23 +87,53 @@ def escape_tex(text) -> Tex:
             out.append(ch)
         elif ch in _UNICODE_MAP:
             out.append(_UNICODE_MAP[ch])
-        elif _greek(ch):
-            out.append(_greek(ch))
+        elif unicodedata.combining(ch) and ch in _COMBINING and out and re.fullmatch(r"[A-Za-z]", out[-1]):
+            out[-1] = f"\\{_COMBINING[ch]}{{{out[-1]}}}"
+        elif unicodedata.category(ch) == "Cf" or unicodedata.name(ch, "").startswith("VARIATION SELECTOR"):
+            continue                     # joiners, soft hyphens, emoji/text style selectors: nothing to print
+        elif ch.isspace() or unicodedata.category(ch) == "Cc":
+            out.append(" ")
+        elif (latex := _glyphs().text_latex(ch)) is not None:
+            out.append(latex)
         else:
-            base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
-            out.append("".join(_TEXT_ESCAPES.get(c, c) for c in base) if base.isprintable() and base else "?")
-    return Tex("".join(out))
+            out.append(_stand_in(ch)[0])
+            if ch not in missing:
+                missing.append(ch)
+    return Tex("".join(out)), tuple(missing)
 
 
-def _greek(ch: str) -> str | None:
-    """A Greek letter as math (σ -> $\\sigma$), so Greek in a title prints instead of failing."""
+def escape_tex(text) -> Tex:
+    """Text that prints literally in LaTeX text mode (see :func:`latex_text`).
+
+    >>> escape_tex(r"50% of \\input{x}")
+    '50\\\\% of \\\\textbackslash{}input\\\\{x\\\\}'
+    """
+    return latex_text(text)[0]
+
+
+def missing_glyphs(fields, source: str | None = None) -> list[str]:
+    """One warning line per field whose text has characters no font has, naming them and their stand-ins.
+
+    ``fields`` holds ``(field, text)`` pairs (``("example.title", "Title: 😀")``).
+    """
+    lines = []
+    where = f"{source}: " if source else ""
+    for field, text in fields:
+        missing = latex_text(text)[1]
+        if missing:
+            chars = " or ".join(f"'{ch}' ({_describe_char(ch)}, printed as {_stand_in(ch)[1]})" for ch in missing)
+            lines.append(f"{where}field '{field}': no font of the documents has {chars}")
+    return lines
+
+
+def _describe_char(ch: str) -> str:
     name = unicodedata.name(ch, "")
-    if not name.startswith("GREEK ") or " LETTER " not in name:
-        return None
-    word = name.rsplit(" ", 1)[-1].lower().replace("lamda", "lambda")
-    if "CAPITAL" in name:
-        word = word.capitalize()
-    return rf"$\{word}$" if word in ALLOWED_COMMANDS else None
+    return f"U+{ord(ch):04X} {name}" if name else f"U+{ord(ch):04X}"
+
+
+def _glyphs():
+    from symderiv.render import glyphs      # loads pylatexenc's tables only when a text needs them
+    return glyphs
 
 
 def escape_texttt(text) -> Tex:
@@ -94,31 +141,7 @@ def escape_texttt(text) -> Tex:
     return Tex(str(escape_tex(text)).replace(r"\_", r"\_\allowbreak{}"))
 
 
-# -- LaTeX from notation and models: a whitelist of harmless math commands ----------------------------
-_GREEK = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi "
-          "varpi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi "
-          "Sigma Upsilon Phi Psi Omega")
-_MATH = ("hat widehat tilde widetilde bar overline underline vec dot ddot check breve acute grave mathring "
-         "mathrm mathbf mathit mathsf mathtt mathcal mathbb mathfrak boldsymbol bm operatorname text textrm "
-         "textit textbf textsf texttt mbox "
-         "frac dfrac tfrac partial nabla sum prod int log ln exp sin cos tan tanh sinh cosh sech max min sup "
-         "inf arg argmax argmin lim det tr sgn "
-         "left right big Big bigg Bigg bigl bigr Bigl Bigr middle "
-         "cdot times odot oslash otimes oplus circ ast star bullet pm mp div setminus "
-         "top intercal prime dagger ell infty emptyset "
-         "leq geq le ge neq approx equiv sim simeq propto in notin subset subseteq to mapsto rightarrow "
-         "leftarrow Rightarrow Leftarrow "
-         "lbrack rbrack langle rangle lvert rvert lVert rVert vert Vert lfloor rfloor lceil rceil "
-         "ldots cdots vdots ddots dots quad qquad "
-         "sqrt mathstrut phantom vphantom hphantom smash "
-         "begin end bmatrix pmatrix matrix vmatrix "
-         "displaystyle textstyle scriptstyle limits nolimits")
-ALLOWED_COMMANDS = frozenset((_GREEK + " " + _MATH).split())
-#: control symbols (backslash + one non-letter) that only space or print a character
-ALLOWED_SYMBOLS = frozenset(r", ; ! : { } | _ \ # % & $ . ( ) [ ]".split() + [" "])
-_COMMAND = re.compile(r"\\([A-Za-z]+|.)", re.S)
-
-
+# -- LaTeX from notation and models: a whitelist of harmless math commands (symderiv/spec/notation.py) ----
 def check_math(latex: str, where: str) -> Tex:
     """``latex`` marked safe, after checking it only uses harmless math commands and is balanced.
 
@@ -126,32 +149,7 @@ def check_math(latex: str, where: str) -> Tex:
     such as ``\\input{/etc/passwd}`` or ``\\def`` is refused with one line naming where it was.
     """
     text = str(latex)
-    if "^^" in text:
-        raise SymderivError(f"{where}: the LaTeX {text!r} contains '^^', which is not allowed in documents")
-    for bad in ("%", "$", "&", "#"):
-        stripped = text.replace("\\" + bad, "")
-        if bad in stripped:
-            raise SymderivError(f"{where}: the LaTeX {text!r} contains an unescaped '{bad}', "
-                                "which is not allowed in a symbol")
-    for match in _COMMAND.finditer(text):
-        name = match.group(1)
-        if name.isalpha():
-            if name not in ALLOWED_COMMANDS:
-                raise SymderivError(f"{where}: the LaTeX {text!r} uses \\{name}, which is not allowed in documents "
-                                    "(only math symbols, accents, fonts and operators are)")
-        elif name not in ALLOWED_SYMBOLS:
-            raise SymderivError(f"{where}: the LaTeX {text!r} uses \\{name}, which is not allowed in documents")
-        if name == "\\":
-            raise SymderivError(f"{where}: the LaTeX {text!r} contains a line break '\\\\', "
-                                "which is not allowed in a symbol")
-    depth = 0
-    plain = _COMMAND.sub(lambda m: "" if not m.group(1).isalpha() else " ", text)
-    for ch in plain:
-        depth += {"{": 1, "}": -1}.get(ch, 0)
-        if depth < 0:
-            break
-    if depth != 0:
-        raise SymderivError(f"{where}: the LaTeX {text!r} has unbalanced braces")
-    if re.search(r"\\begin\{(?!bmatrix|pmatrix|matrix|vmatrix)", text):
-        raise SymderivError(f"{where}: the LaTeX {text!r} opens an environment, which is not allowed in a symbol")
+    problem = math_problem(text)
+    if problem:
+        raise SymderivError(f"{where}: the LaTeX {text!r} {problem}")
     return Tex(text)

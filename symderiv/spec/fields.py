@@ -13,6 +13,7 @@ import re
 import sympy
 
 from symderiv.errors import SpecError
+from symderiv.spec import notation
 
 _RATIONAL_TEXT = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?(\s*/\s*\d+)?\s*$")
 
@@ -193,3 +194,34 @@ def silenced_lints(doc: Table) -> tuple:
     if not isinstance(silence, list) or not all(isinstance(s, str) for s in silence):
         raise SpecError(lints.field("silence"), "a list of lint names", describe(silence))
     return tuple(silence)
+
+
+_NAME_SYMBOL = re.compile(r"(?P<base>[A-Za-z][A-Za-z0-9]*?)(?:_(?P<sub>[A-Za-z0-9]+))?")
+MATH_EXPECTED = "LaTeX math such as '\\hat{y}' (Greek letters and math symbols may be typed as they are: σ, ŷ, ∑)"
+
+
+def math_symbol(value, path: str) -> str:
+    """A notation symbol: LaTeX math that runs nothing and that pdflatex can typeset.
+
+    Characters outside ASCII are spelt as LaTeX math (``σ`` is ``\\sigma``, ``ŷ`` is ``\\hat{y}``);
+    one with no math spelling (``€``, ``😀``) is refused here, naming the field, before anything
+    is derived or written.
+    """
+    latex, untypeset = notation.unicode_math(text(value, path))
+    if untypeset:
+        raise SpecError(path, MATH_EXPECTED, f"{describe(value)}, whose {notation.listed_chars(untypeset)} "
+                                             "LaTeX cannot typeset in math")
+    problem = notation.math_problem(latex)
+    if problem:
+        raise SpecError(path, MATH_EXPECTED, f"{describe(value)}, which {problem}")
+    return latex
+
+
+def symbol_from_name(name: str) -> str | None:
+    """The math symbol a renamed parameter gets by default (``U``, ``W_{out}``, ``σ`` -> ``\\sigma``), or None
+    when its name does not make a clean symbol."""
+    match = _NAME_SYMBOL.fullmatch(name)
+    if match:
+        return match["base"] + (f"_{{{match['sub']}}}" if match["sub"] else "")
+    latex, untypeset = notation.unicode_math(name)
+    return latex if len(name) == 1 and not untypeset else None

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from importlib import resources
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from symderiv.errors import SpecError, UsageError
 from symderiv.models import PRESETS, preset
 from symderiv.spec import fields
 from symderiv.spec.fields import Table
+from symderiv.spec.toml_text import load_toml
 
 EXAMPLES_PACKAGE = "symderiv.examples"
 
@@ -45,10 +45,7 @@ def load_spec(reference: str):
 
 
 def parse_spec_text(text: str, source: str | None = None):
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise SpecError("(file)", "valid TOML", f"a syntax error ({err})", source) from None
+    data = load_toml(text, source)
     try:
         return parse_spec(data)
     except SpecError as err:
@@ -68,3 +65,16 @@ def parse_spec(data: dict):
         "description": fields.text(example.raw("description", ""), example.field("description"), allow_empty=True),
     }
     return preset(kind).parse(doc, meta)
+
+
+def printed_text(spec) -> list[tuple[str, str]]:
+    """The user text of a spec that the documents print, each with its field (for warnings about glyphs)."""
+    title_field = "example.title" if spec.title != spec.name else "example.name"
+    out = [(title_field, spec.title), ("example.description", spec.description)]
+    out += [(f"input.vocabulary[{i}]", word) for i, word in enumerate(getattr(spec, "vocabulary", None) or ())]
+    for key, name in spec.names.items():
+        role, layer = key if isinstance(key, tuple) else (key, 1)
+        default = role if layer == 1 else f"{role}_{layer}"
+        if name != default:
+            out.append((f"names.{default}", name))
+    return out
