@@ -11,7 +11,7 @@ demo: setup
 	$(PYTHON) -m symderiv build lecture --pdf
 
 test: setup
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n auto
 
 bench:
 	@bash .ci/setup

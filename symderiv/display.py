@@ -109,7 +109,7 @@ def _decimal_text(x, digits: int) -> tuple[str, str, bool]:
 
 
 def _latex_e(text: str) -> str:
-    """``-8.686e+199`` as LaTeX: ``-8.686 \cdot 10^{199}``."""
+    r"""``-8.686e+199`` as LaTeX: ``-8.686 \cdot 10^{199}``."""
     mantissa, _, exponent = text.partition("e")
     return rf"{mantissa} \cdot 10^{{{int(exponent)}}}" if exponent else mantissa
 
