@@ -29,7 +29,8 @@ def to_dict(derivation: Derivation, verification: Verification | None = None, li
         forms = _exact_forms(step.value)
         if forms is not None:
             exact[step.name] = forms
-    gradients = {s.name: s.floats for s in derivation.of_kind(Kind.GRADIENT)}
+    # several descent steps: the gradients of the first, the parameters after the last
+    gradients = {s.name: s.floats for s in derivation.of_kind(Kind.GRADIENT) if s.descent == 1}
     updated = {s.parameter: s.floats for s in derivation.of_kind(Kind.UPDATE)}
     return {
         "example": derivation.example["name"],

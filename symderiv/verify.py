@@ -219,7 +219,7 @@ def verify(derivation: Derivation, finite_differences: bool = True) -> Verificat
             param = step.parameter or step.name[len("dL/d"):]
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fd, n = finite_difference(ref, params, param)
+                fd, n = finite_difference(ref, _step_parameters(params, values, step.descent), param, step.descent)
             probed += n
             mask = ~np.isnan(fd)
             if not np.all(np.isfinite(fd[mask])):
@@ -248,11 +248,19 @@ def probe_indices(shape: tuple[int, ...], limit: int = FD_MAX_ELEMENTS) -> list[
     return [tuple(int(v) for v in np.unravel_index(i, shape)) if shape else () for i in flat]
 
 
-def finite_difference(ref, params: dict, name: str) -> tuple[np.ndarray, int]:
+def _step_parameters(params: dict, values: dict, descent: int) -> dict:
+    """The parameters as they are in descent step ``descent`` (``W1'`` in step 2), from the reference's values."""
+    if descent == 1:
+        return params
+    return {name + "'" * (descent - 1): np.asarray(values[name + "'" * (descent - 1)], dtype=float) for name in params}
+
+
+def finite_difference(ref, params: dict, name: str, descent: int = 1) -> tuple[np.ndarray, int]:
     """Central differences of the reference loss w.r.t. parameter ``name`` (NaN where not probed).
 
     Every probed entry is moved up and down in its own copy of the parameter; the reference evaluates
     all the copies in one vectorised pass (:meth:`~symderiv.reference.network.NetworkReference.losses`)."""
+    name = name + "'" * (descent - 1)
     base = params[name]
     out = np.full(base.shape, np.nan)
     indices = probe_indices(base.shape)
@@ -261,7 +269,8 @@ def finite_difference(ref, params: dict, name: str) -> tuple[np.ndarray, int]:
     for k, index in enumerate(indices):
         copies[(2 * k,) + index] += steps[k]
         copies[(2 * k + 1,) + index] -= steps[k]
-    losses = np.asarray(ref.losses({**params, name: copies}), dtype=float)
+    losses = np.asarray(ref.losses({**params, name: copies}, descent) if descent > 1 else
+                        ref.losses({**params, name: copies}), dtype=float)
     for k, index in enumerate(indices):
         out[index] = (losses[2 * k] - losses[2 * k + 1]) / (2 * steps[k])
     return out, len(indices)

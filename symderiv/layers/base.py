@@ -68,6 +68,9 @@ class Pass:
         return f"({','.join(parts)})" if parts else ""
 
     def name(self, base: str) -> str:
+        """A value's name in this pass; the network's input is the same in every descent step."""
+        if base == "x" and self.step > 1:
+            return Pass(self.example).name(base)
         return base + self.suffix
 
     def symbol(self, symbol: str) -> str:

@@ -94,6 +94,7 @@ class Activation(Layer):
     blocking_note: str = ""              # below ∂L/∂h: where the gradient is let through
     params: tuple = ()                   # the activation's parameters: (name, exact value)
     formula: str = ""                    # a user's formula (its source text), for the float64 reference
+    formula_constants: tuple = ()        # the constants the formula names: (name, exact value)
     input: str = ""
     topic: str = "activation"
 
@@ -146,6 +147,8 @@ class Conv2D(Layer):
     input_size_name: str = "size(x)"
     kernel_size_name: str = "size(k)"
     size_name: str = "size(h)"
+    gives_input_size: bool = True        # its input's size is a given value (not a size computed before)
+    label: str = ""                      # subscript of its symbols S, P, X, K, H when a network has several
     input: str = ""
     parts: str = ""                                   # the kernel gradient's per-position terms, when listed
     positions: list = field(default_factory=list)     # (f, i, j) of each term
@@ -162,20 +165,41 @@ class Conv2D(Layer):
         """Zero padding (top, bottom, left, right)."""
         return (self.padding,) * 4 if isinstance(self.padding, int) else tuple(self.padding)
 
+    def _sym(self, letter: str) -> str:
+        return f"{letter}_{{{self.label}}}" if self.label else letter
+
+    @property
+    def asymmetric(self) -> bool:
+        return len(set(self.pads)) > 1
+
     def constants(self, b):
-        b.given(self.stride_name, "S", Kind.CONSTANT, Num.rational(self.stride))
-        padding = self.padding if isinstance(self.padding, int) else [Num.rational(p) for p in self.padding]
-        b.given(self.padding_name, "P", Kind.CONSTANT, Num.rational(padding) if isinstance(padding, int) else padding,
-                axes=() if isinstance(self.padding, int) else ("top", "bottom", "left", "right"))
-        b.given(self.input_size_name, "X", Kind.CONSTANT, [Num.rational(n) for n in self.input_size],
-                axes=("rows", "columns"))
-        b.given(self.kernel_size_name, "K", Kind.CONSTANT, [Num.rational(n) for n in self.kernel_size],
+        b.given(self.stride_name, self._sym("S"), Kind.CONSTANT, Num.rational(self.stride))
+        if self.asymmetric:
+            top, bottom, left, right = self.pads
+            b.given(self.padding_name, self._sym("P"), Kind.CONSTANT, [Num.rational(p) for p in self.pads],
+                    axes=("top", "bottom", "left", "right"))
+            b.given(self.padding_name + "_before", self._sym("P^{-}"), Kind.CONSTANT,
+                    [Num.rational(top), Num.rational(left)], axes=("top", "left"))
+            b.given(self.padding_name + "_after", self._sym("P^{+}"), Kind.CONSTANT,
+                    [Num.rational(bottom), Num.rational(right)], axes=("bottom", "right"))
+        else:
+            b.given(self.padding_name, self._sym("P"), Kind.CONSTANT, Num.rational(self.pads[0]))
+        if self.gives_input_size:
+            b.given(self.input_size_name, self._sym("X"), Kind.CONSTANT, [Num.rational(n) for n in self.input_size],
+                    axes=("rows", "columns"))
+        b.given(self.kernel_size_name, self._sym("K"), Kind.CONSTANT, [Num.rational(n) for n in self.kernel_size],
                 axes=("rows", "columns"))
 
     def sizes(self, b):
-        b.compute(self.size_name, "H", Kind.SIZE, "conv_size",
+        note = "Output size along each axis: the number of positions the kernel takes."
+        if self.asymmetric:
+            b.compute(self.size_name, self._sym("H"), Kind.SIZE, "conv_size_pads",
+                      [self.input_size_name, self.kernel_size_name, self.padding_name + "_before",
+                       self.padding_name + "_after", self.stride_name], axes=("rows", "columns"), note=note)
+            return
+        b.compute(self.size_name, self._sym("H"), Kind.SIZE, "conv_size",
                   [self.input_size_name, self.kernel_size_name, self.padding_name, self.stride_name],
-                  axes=("rows", "columns"), note="Output size along each axis: the number of positions the kernel takes.")
+                  axes=("rows", "columns"), note=note)
 
     def forward(self, b, ctx: Pass, x: str) -> str:
         self.input = x
@@ -246,17 +270,20 @@ class Pool(Layer):
     stride_name: str = "pool_stride"
     map_size_name: str = "size(h'')"
     input_size_name: str = "size(h)"
+    label: str = ""
     input: str = ""
     chosen: list = field(default_factory=list)    # max: the arg-max cell of each window, row-major (first pass)
     ties: list = field(default_factory=list)      # max: output cells whose maximum is shared (first pass)
 
     def constants(self, b):
-        b.given(self.size_name, r"K_{\mathrm{pool}}", Kind.CONSTANT, [Num.rational(n) for n in self.size],
+        tag = r"\mathrm{pool}" + (f",{self.label}" if self.label else "")
+        b.given(self.size_name, rf"K_{{{tag}}}", Kind.CONSTANT, [Num.rational(n) for n in self.size],
                 axes=("rows", "columns"))
-        b.given(self.stride_name, r"S_{\mathrm{pool}}", Kind.CONSTANT, Num.rational(self.stride))
+        b.given(self.stride_name, rf"S_{{{tag}}}", Kind.CONSTANT, Num.rational(self.stride))
 
     def sizes(self, b):
-        b.compute(self.map_size_name, r"H_{\mathrm{pool}}", Kind.SIZE, "pool_size",
+        tag = r"\mathrm{pool}" + (f",{self.label}" if self.label else "")
+        b.compute(self.map_size_name, rf"H_{{{tag}}}", Kind.SIZE, "pool_size",
                   [self.input_size_name, self.size_name, self.stride_name],
                   axes=("rows", "columns"), note="The pooling window slides without padding.")
 

@@ -10,6 +10,7 @@ import importlib
 PRESETS = {
     "rnn": "symderiv.models.rnn",
     "cnn": "symderiv.models.cnn",
+    "stack": "symderiv.models.stack",
 }
 
 

@@ -52,9 +52,15 @@ def _activation(table: OpTable, name: str, activation: str, values: tuple) -> di
     return define_activation(table, name, activation, values)
 
 
+def _formula(table: OpTable, name: str, text: str, constants: tuple, symbol: str) -> dict:
+    from symderiv.ops.elementwise import define_formula
+    return define_formula(table, name, text, constants, symbol)
+
+
 #: recipe head -> factory(table, name, *args) -> {op name: Op}
 FACTORIES = {
     "activation": _activation,
+    "formula": _formula,
     "contribution_sum": _contribution_sum,
 }
 

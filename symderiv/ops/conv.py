@@ -58,6 +58,13 @@ def _conv_size(size_x, size_k, padding, stride) -> np.ndarray:
                            for x, k, (before, after) in zip(size_x.flat, size_k.flat, ((top, bottom), (left, right)))])
 
 
+def _conv_size_pads(size_x, size_k, before, after, stride) -> np.ndarray:
+    """⌊(X + P⁻ + P⁺ − K)/S⌋ + 1 per axis, with the padding before and after the axis."""
+    S = _int_of(stride)
+    return tensors.tensor([Num.rational(conv_output_size(int(x.exact), int(k.exact), int(b.exact), S, int(a.exact)))
+                           for x, k, b, a in zip(size_x.flat, size_k.flat, before.flat, after.flat)])
+
+
 def _pool_size(size_h, size_p, stride) -> np.ndarray:
     S = _int_of(stride)
     return tensors.tensor([Num.rational(conv_output_size(int(h.exact), int(p.exact), 0, S))
@@ -257,6 +264,9 @@ _CONV_BIAS_VJPS = (Vjp("conv2d_input_grad", (G, 1, 0, 3, 4)), Vjp("conv2d_kernel
 CONV_OPS: dict[str, Op] = {
     "conv_size": Op(_conv_size, r"\left\lfloor \frac{{{0} + 2 {2} - {1}}}{{{3}}} \right\rfloor + 1",
                     _sym_apply("conv_size"), (), "size", "⌊({0} + 2 {2} − {1}) / {3}⌋ + 1"),
+    "conv_size_pads": Op(_conv_size_pads,
+                         r"\left\lfloor \frac{{{0} + {2} + {3} - {1}}}{{{4}}} \right\rfloor + 1",
+                         _sym_apply("conv_size_pads"), (), "size", "⌊({0} + {2} + {3} − {1}) / {4}⌋ + 1"),
     "pool_size": Op(_pool_size, r"\left\lfloor \frac{{{0} - {1}}}{{{2}}} \right\rfloor + 1", _sym_apply("pool_size"),
                     (), "size", "⌊({0} − {1}) / {2}⌋ + 1"),
     "conv2d": Op(lambda x, k, s, p: _conv(x, k, None, s, p), r"{0} \ast {1}", _sym_apply("conv2d"), _CONV_VJPS,

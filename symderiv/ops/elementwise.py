@@ -165,6 +165,8 @@ def num_function(expr: sympy.Expr, stable: sympy.Expr | None = None):
     """A function Num → Num computing ``expr`` at the argument: the exact form while short, the value
     from ``stable`` where given (else at rising precision until it is certain)."""
     expr = sympy.sympify(expr)
+    if expr.has(sympy.Piecewise) and not isinstance(expr, sympy.Piecewise):
+        expr = sympy.piecewise_fold(expr)       # branches on top: each is chosen by its condition on a Num
     if expr == A:
         return lambda x: x
     if A not in expr.free_symbols:
@@ -177,7 +179,10 @@ def num_function(expr: sympy.Expr, stable: sympy.Expr | None = None):
     if rest == A and coefficient.is_Rational:
         c = Num.rational(coefficient)
         return lambda x: c * x
-    exact = sympy.lambdify(A, expr, modules="sympy")
+    if any(not r.is_Integer for r in expr.atoms(sympy.Rational)):
+        exact = lambda v: expr.xreplace({A: v})    # noqa: E731  (lambdify would print 1/10 as a float division)
+    else:
+        exact = sympy.lambdify(A, expr, modules="sympy")
     approx = sympy.lambdify(A, stable if stable is not None else expr, modules=[_MP, "mpmath"])
     if stable is None:
         approx = _certain(approx)
@@ -200,7 +205,9 @@ def _certain(f):
 
 
 def _condition(cond):
-    """A Piecewise condition as a test on a Num (exact comparisons where both sides are rational)."""
+    """A Piecewise condition as a test on a Num: the sign of (left − right), decided exactly where both
+    sides are rational. At a kink (left = right) the condition is taken as it holds just below the kink,
+    so every formula follows one convention: the branch below the kink (ReLU'(0) = 0, |a|'(0) = −1)."""
     if cond == sympy.true:
         return lambda x: True
     if isinstance(cond, sympy.And):
@@ -209,16 +216,20 @@ def _condition(cond):
     if isinstance(cond, sympy.Or):
         parts = [_condition(c) for c in cond.args]
         return lambda x: any(p(x) for p in parts)
-    lhs, rhs = cond.lhs, cond.rhs
-    if lhs != A:
-        cond = cond.reversed
-        lhs, rhs = cond.lhs, cond.rhs
-    if lhs != A or A in rhs.free_symbols:
-        raise ValueError(f"unsupported condition {cond}: compare the argument with a constant")
-    bound = Num.from_exact(rhs)
-    compare = {sympy.StrictGreaterThan: Num.__gt__, sympy.GreaterThan: Num.__ge__,
-               sympy.StrictLessThan: Num.__lt__, sympy.LessThan: Num.__le__}[type(cond)]
-    return lambda x: compare(x, bound)
+    difference = num_function(cond.lhs - cond.rhs)
+    slope = num_function(sympy.diff(cond.lhs - cond.rhs, A))
+    greater = isinstance(cond, (sympy.StrictGreaterThan, sympy.GreaterThan))
+    zero = Num.rational(0)
+
+    def holds(x):
+        d = difference(x)
+        if d.is_zero:               # at the kink: as just below it, where d has the opposite sign of its slope
+            s = slope(x)
+            if not s.is_zero:
+                return (s < zero) if greater else (s > zero)
+            return isinstance(cond, (sympy.GreaterThan, sympy.LessThan))
+        return (d > zero) if greater else (d < zero)
+    return holds
 
 
 # -- operations -------------------------------------------------------------------------------------
@@ -275,6 +286,15 @@ BUILTIN_ACTIVATIONS: dict[str, Activation] = {
     "relu": Activation("relu", sympy.Piecewise((A, A > 0), (0, True)), r"\operatorname{ReLU}",
                        note="ReLU'(0) is taken as 0, as deep-learning frameworks do.", words="ReLU"),
     "identity": Activation("identity", A, r"\operatorname{id}", words="id", written_derivative="1"),
+    "elu": Activation("elu", sympy.Piecewise((A, A > 0), (_alpha * (sympy.exp(A) - 1), True)),
+                      r"\operatorname{ELU}", params=(("alpha", "1"),),
+                      note="At exactly 0 the slope of the negative side, alpha, is taken.", words="ELU"),
+    "softplus": Activation("softplus", sympy.log(1 + sympy.exp(A)), r"\operatorname{softplus}",
+                           stable=1 / (1 + sympy.exp(-A)), words="softplus"),
+    "gelu": Activation("gelu", A / 2 * (1 + sympy.erf(A / sympy.sqrt(2))), r"\operatorname{GELU}", words="GELU"),
+    "swish": Activation("swish", A / (1 + sympy.exp(-A)), r"\operatorname{swish}", words="swish"),
+    "softsign": Activation("softsign", A / (1 + sympy.Abs(A)), r"\operatorname{softsign}",
+                           teaching=1 / (1 + sympy.Abs(A)) ** 2, words="softsign"),
     "leaky_relu": Activation("leaky_relu", sympy.Piecewise((A, A > 0), (_alpha * A, True)),
                              r"\operatorname{LeakyReLU}", params=(("alpha", "1/100"),),
                              note="At exactly 0 the slope of the negative side, alpha, is taken.",
@@ -285,6 +305,34 @@ BUILTIN_ACTIVATIONS: dict[str, Activation] = {
 def define_activation(_table, name: str, activation: str, values: tuple) -> dict:
     """Factory for :class:`~symderiv.ops.core.OpTable`: a built-in activation bound to parameter values."""
     return _ops_of(name, BUILTIN_ACTIVATIONS[activation].bind(dict(values)))
+
+
+def formula_activation(text: str, constants: tuple = (), symbol: str = "f") -> Activation:
+    """A user's formula as an activation (parsed safely by :mod:`symderiv.ops.formula`)."""
+    from symderiv.ops.formula import _cached
+    expr = _cached(text, constants)
+    return Activation("formula", expr, symbol, teaching=_folded(sympy.diff(expr, A)), words="f")
+
+
+def _folded(expr):
+    """A derivative with its branches brought to the top and each simplified: a case per branch."""
+    folded = sympy.piecewise_fold(expr)
+    if not isinstance(folded, sympy.Piecewise):
+        return sympy.simplify(folded)
+    branches = []
+    for value, cond in folded.args:
+        cond = sympy.simplify(cond) if cond != sympy.true else cond
+        if cond == sympy.false:
+            continue                                  # a branch no argument reaches
+        branches.append((sympy.simplify(value), cond))
+        if cond == sympy.true:
+            break
+    return sympy.Piecewise(*branches)
+
+
+def define_formula(_table, name: str, text: str, constants: tuple, symbol: str) -> dict:
+    """Factory for :class:`~symderiv.ops.core.OpTable`: the operations of a user's formula."""
+    return _ops_of(name, formula_activation(text, constants, symbol).bind({}))
 
 
 def builtin_activation_ops() -> dict:

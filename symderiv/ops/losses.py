@@ -49,6 +49,11 @@ def _squared_error(yhat: np.ndarray, y: np.ndarray, mean: bool) -> np.ndarray:
     return tensors.scalar(total)
 
 
+def _half_squared_error(yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """½ Σ (ŷ − y)²: the textbooks' loss whose gradient is ŷ − y itself."""
+    return tensors.scalar(tensors.as_scalar(_squared_error(yhat, y, False)) / Num.rational(2))
+
+
 def _squared_error_grad(yhat: np.ndarray, y: np.ndarray, mean: bool) -> np.ndarray:
     scale = Num.rational(2) / Num.rational(yhat.size) if mean else Num.rational(2)
     return tensors.elementwise(lambda p, t: scale * (p - t), yhat, y)
@@ -87,6 +92,9 @@ LOSSES: dict[str, Loss] = {
                 "Mean squared error over the output units.", "loss: mean squared error"),
     "sse": Loss("sse", "sse", "sse_grad", "squared", "sum of squared errors", "squared error",
                 "Sum of squared errors over the output units.", "loss: sum of squared errors"),
+    "half_sse": Loss("half_sse", "half_sse", "half_sse_grad", "squared", "half the sum of squared errors",
+                     "half the squared error", "Half the sum of squared errors, so that its gradient is ŷ − y.",
+                     "loss: half the sum of squared errors"),
     "cross_entropy": Loss("cross_entropy", "cross_entropy", "cross_entropy_grad", "cross_entropy", "cross-entropy",
                           "categorical cross-entropy",
                           "Categorical cross-entropy: minus the log of the probability given to the target class.",
@@ -116,6 +124,10 @@ LOSS_OPS: dict[str, Op] = {
     "bce_mean": _loss_op(lambda p, t: _bce(p, t, True),
                          r"-\frac{{1}}{{K}}\sum_k \left[{1}_k \log {0}_k + (1 - {1}_k) \log(1 - {0}_k)\right]",
                          "bce_mean", "bce_mean_grad", "−{1/K}Σ ({1} log {0} + (1 − {1}) log(1 − {0}))"),
+    "half_sse": _loss_op(_half_squared_error, r"\frac{{1}}{{2}} \sum_k ({0}_k - {1}_k)^2", "half_sse",
+                         "half_sse_grad", "½Σ ({0} − {1})²"),
+    "half_sse_grad": Op(lambda p, t: tensors.elementwise(lambda a, b: a - b, p, t), "{0} - {1}", lambda p, t: p - t,
+                        (), "loss-gradient", "{0} − {1}"),
     "mse_grad": Op(lambda p, t: _squared_error_grad(p, t, True), r"\frac{{2}}{{K}} \left({0} - {1}\right)",
                    _sym("mse_grad"), (), "loss-gradient", "{2/K}({0} − {1})"),
     "sse_grad": Op(lambda p, t: _squared_error_grad(p, t, False), r"2 \left({0} - {1}\right)", _sym("sse_grad"), (),

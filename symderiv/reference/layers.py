@@ -37,7 +37,20 @@ ACTIVATIONS = {
     "identity": (lambda a, p: a, lambda a, p: np.ones_like(a), 1.0, None),
     "leaky_relu": (lambda a, p: np.where(a > 0, a, p["alpha"] * a), lambda a, p: np.where(a > 0, 1.0, p["alpha"]),
                    1.0, lambda a, p: p["alpha"] * a),
+    "elu": (lambda a, p: np.where(a > 0, a, p["alpha"] * np.expm1(np.minimum(a, 0))),
+            lambda a, p: np.where(a > 0, 1.0, p["alpha"] * np.exp(np.minimum(a, 0))), 1.0,
+            lambda a, p: p["alpha"] * np.expm1(a)),
+    "softplus": (lambda a, p: np.logaddexp(0.0, a), lambda a, p: _sigmoid(a), 1.0, None),
+    "gelu": (lambda a, p: 0.5 * a * (1 + _erf(a / np.sqrt(2))),
+             lambda a, p: 0.5 * (1 + _erf(a / np.sqrt(2))) + a * np.exp(-a * a / 2) / np.sqrt(2 * np.pi), 1.2, None),
+    "swish": (lambda a, p: a * _sigmoid(a), lambda a, p: _sigmoid(a) * (1 + a * (1 - _sigmoid(a))), 1.1, None),
+    "softsign": (lambda a, p: a / (1 + np.abs(a)), lambda a, p: 1 / (1 + np.abs(a)) ** 2, 1.0, None),
 }
+
+
+def _erf(x):
+    import math
+    return np.vectorize(math.erf, otypes=[float])(x)
 
 
 def mv(W, x):

@@ -47,13 +47,14 @@ class NetworkReference:
         """The loss near the given parameters, along the branch the derivation takes at a kink."""
         return float(self.losses(params))
 
-    def losses(self, params: dict[str, np.ndarray]) -> np.ndarray:
-        """The loss for parameters that may carry leading batch axes (perturbed copies): one pass."""
+    def losses(self, params: dict[str, np.ndarray], step: int = 1) -> np.ndarray:
+        """The loss of descent step ``step`` for that step's parameters (named as the derivation names them:
+        ``W1'`` in step 2), which may carry leading batch axes (perturbed copies): one vectorised pass."""
         if self._held is None:
             self._held = {}
             self._run(self.float_parameters(), record_kinks=True)
-        values, _mags = self._run(params, held=self._held, forward_only=True)
-        return values["L"]
+        values, _mags = self._run(params, held=self._held, forward_only=True, start=step)
+        return values["L" + Pass(None, step).suffix]
 
     def backward(self, params: dict[str, np.ndarray]) -> dict:
         """Every quantity by step name; magnitudes in :attr:`magnitudes`."""
@@ -62,14 +63,14 @@ class NetworkReference:
         return values
 
     # -- one pass -----------------------------------------------------------------------------------
-    def _run(self, params, held=None, record_kinks=False, forward_only=False):
-        env = _Env(self.given, params, held if held is not None else {}, record_kinks)
+    def _run(self, params, held=None, record_kinks=False, forward_only=False, start: int = 1):
+        env = _Env(self.given, dict(params), held if held is not None else {}, record_kinks)
         if record_kinks:
             self._held = env.held
         if self.recurrent is not None:
             _sequence(self, env, forward_only)
         else:
-            _feedforward(self, env, forward_only)
+            _feedforward(self, env, forward_only, start)
         return env.v, env.m
 
 

@@ -250,6 +250,7 @@ def _dropout_prime(step: Step, ctx: Context) -> Formula:
 # op -> rule(step, ctx) -> Formula (merged into symderiv.render.substitute.SUBSTITUTIONS)
 CNN_SUBSTITUTIONS = {
     "conv_size": _axes_rule,
+    "conv_size_pads": _axes_rule,
     "pool_size": _axes_rule,
     "conv2d_kernel_grad_parts": _kernel_grad_parts,
     "conv2d_kernel_grad": _kernel_grad,

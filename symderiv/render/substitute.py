@@ -279,7 +279,7 @@ def _loss_formula(symbolic: str, terms: list[str], used: list[TexValue], ctx: Co
     return Formula(symbolic, lines, all(v.exact for v in used), 1, _width(text, used))
 
 
-def _squared_error(step: Step, ctx: Context, mean: bool) -> Formula:
+def _squared_error(step: Step, ctx: Context, mean: bool, half: bool = False) -> Formula:
     pred, target = step.inputs
     p, t = ctx.derivation[pred].value, ctx.derivation[target].value
     k = p.size
@@ -290,9 +290,10 @@ def _squared_error(step: Step, ctx: Context, mean: bool) -> Formula:
         used += [pv, tv]
         terms.append(rf"\left({pv.latex} - {_paren(tv) if tv.negative else tv.latex}\right)^{{2}}")
     if k == 1:
-        symbolic = rf"\left({psym} - {tsym}\right)^{{2}}"
-        return _loss_formula(symbolic, terms, used, ctx)
-    scale = rf"\frac{{1}}{{{k}}}" if mean else ""
+        scale = r"\frac{1}{2}" if half else ""
+        symbolic = rf"{scale}\left({psym} - {tsym}\right)^{{2}}"
+        return _loss_formula(symbolic, terms, used, ctx, prefix=scale)
+    scale = rf"\frac{{1}}{{{k}}}" if mean else (r"\frac{1}{2}" if half else "")
     symbolic = rf"{scale}\sum_{{k=1}}^{{{k}}} \left({index_symbol(psym, 'k')} - {index_symbol(tsym, 'k')}\right)^{{2}}"
     return _loss_formula(symbolic, terms, used, ctx, prefix=scale)
 
@@ -415,6 +416,7 @@ def _per_entry(template: str):
 SUBSTITUTIONS = {
     "mse": lambda step, ctx: _squared_error(step, ctx, mean=True),
     "sse": lambda step, ctx: _squared_error(step, ctx, mean=False),
+    "half_sse": lambda step, ctx: _squared_error(step, ctx, mean=False, half=True),
     "cross_entropy": _cross_entropy,
     "bce_sum": lambda step, ctx: _bce(step, ctx, mean=False),
     "bce_mean": lambda step, ctx: _bce(step, ctx, mean=True),
