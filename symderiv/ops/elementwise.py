@@ -151,7 +151,10 @@ class PatternPrinter(LatexPrinter):
         pieces = expr.args
         if len(pieces) == 2 and pieces[0].expr == 1 and pieces[1].expr == 0 and pieces[1].cond == sympy.true:
             return rf"\mathbb{{1}}\left[{self._print(pieces[0].cond)}\right]"
-        return super()._print_Piecewise(expr)
+        # on one line, so that it fits in an aligned equation: {e₁ if c₁; e₂ otherwise}
+        cases = [f"{self._print(p.expr)}" + (r"\text{ otherwise}" if p.cond == sympy.true
+                                             else rf"\text{{ if }} {self._print(p.cond)}") for p in pieces]
+        return r"\left\{" + r";\ ".join(cases) + r"\right."
 
 
 def pattern_of(expr: sympy.Expr, symbol: str) -> str:

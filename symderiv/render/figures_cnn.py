@@ -24,7 +24,8 @@ from symderiv.render.escape import Tex, check_math, escape_tex
 from symderiv.render.figures import FIGURE_DIGITS
 from symderiv.render.substitute import inline_fractions
 from symderiv.render.viewmodel import Figure, custom_block
-from symderiv.layers.feedforward import Activation
+from symderiv.layers.feedforward import Activation, Conv2D, Dense, Dropout, Pool
+from symderiv.layers.head import Head
 from symderiv.steps import Derivation, Kind, Step
 
 #: Maps with a side longer than this are drawn as shaded squares without numbers.
@@ -115,32 +116,39 @@ def _label(name: str, text: str, below: bool = True) -> str:
 
 
 # -- the pipeline ------------------------------------------------------------------------------------
+def _first(d: Derivation, base: str) -> Step | None:
+    """A layer's output as the first example of the first step has it (``z1``, or ``z1(n=1)`` in a batch)."""
+    for name in (base, f"{base}(n=1)"):
+        if name in d:
+            return d[name]
+    return None
+
+
 def _stages(d: Derivation) -> list[tuple[str, Step, str]]:
-    """(operation on the arrow into it, step, label) for each map of the forward pass, input first."""
-    stages = [("", d["x"], "")]
-    conv = _layer(d, "conv")
-    if conv is None:
-        return stages
-    kernel = _math(d, d[d.layer(conv.owner).kernel.name])
-    stages.append((rf"$\ast\ {kernel}$", conv, ""))
-    for layer, op in (("activation", None), ("pool", None), ("dropout", "dropout"), ("flatten", "flatten"),
-                      ("dense", None), ("output", None)):
-        step = _layer(d, layer)
+    """(operation on the arrow into it, step, label) for each map of the forward pass, input first, read
+    from the layers in order."""
+    stages = [("", _first(d, "x"), "")]
+    for layer in d.layers:
+        if isinstance(layer, Head):
+            yhat = _first(d, layer.outputs_base.yhat) if layer.outputs_base else None
+            if yhat is not None:
+                stages.append((escape_tex(yhat.op), yhat, ""))
+            continue
+        step = _first(d, layer.output)
         if step is None:
             continue
-        if layer == "activation":
-            act = step.formula.split(r"\left")[0].replace("{{", "{").replace("}}", "}")
-            op = f"${act}$"
-        elif layer == "pool":
-            pool = d.layer(step.owner)
-            p, q = pool.size
-            op = (f"{escape_tex(pool.mode)} pool", rf"${p} \times {q}$")
-        elif layer == "dense":
-            op = ("dense", f"${_math(d, d[step.inputs[0]])},\\ {_math(d, d[step.inputs[2]])}$")
-        elif layer == "output":
-            op = escape_tex(step.op)
+        if isinstance(layer, Conv2D):
+            op = rf"$\ast\ {_math(d, d[layer.kernel.name])}$"
+        elif isinstance(layer, Activation):
+            op = "$" + step.formula.split(r"\left")[0].replace("{{", "{").replace("}}", "}") + "$"
+        elif isinstance(layer, Pool):
+            p, q = layer.size
+            op = (f"{escape_tex(layer.mode)} pool", rf"${p} \times {q}$")
+        elif isinstance(layer, Dense):
+            bias = ",\\ " + _math(d, d[layer.bias.name]) if layer.bias is not None else ""
+            op = ("dense", f"${_math(d, d[layer.weight.name])}{bias}$")
         else:
-            op = escape_tex(op)
+            op = escape_tex("dropout" if isinstance(layer, Dropout) else "flatten")
         stages.append((op, step, ""))
     return stages
 
@@ -197,7 +205,8 @@ def _pipeline(d: Derivation, values: bool) -> tuple[str, float]:
         if values:
             rel = "=" if latexnum.scalar(loss.value.flat[0], FIGURE_DIGITS).exact else r"\approx"
             text = f"${_math(d, loss)} {rel} {_entry(loss.value.flat[0])}$"
-        target = d[loss.inputs[1]] if len(loss.inputs) > 1 else None
+        target = d[loss.inputs[1]] if len(loss.inputs) > 1 and loss.kind == Kind.LOSS \
+            and d.ops[loss.op].family == "loss" else None
         if target is not None:
             t = ", ".join(_entry(n) for n in target.value.flat)
             text += rf"\\{{\scriptsize target ${_math(d, target)} = ({t})$}}"
@@ -403,25 +412,52 @@ def place(section: str, items: list, figs: dict, d: Derivation) -> list:
 
 
 def facts(d: Derivation) -> list:
-    spec = d.model
-    if spec is None:
-        return []
-    out = [("image", Tex(rf"{spec.input_size[0]} \times {spec.input_size[1]}"
-                         + (rf",\ {spec.channels}\text{{ channels}}" if spec.channels > 1 else ""))),
-           ("convolution", Tex(rf"{spec.filters}\text{{ filter{'s' if spec.filters > 1 else ''} of }} "
-                               rf"{spec.kernel_size[0]} \times {spec.kernel_size[1]},\ S = {spec.stride},\ "
-                               rf"P = {spec.padding}")),
-           ("activation", Tex(rf"{check_math(spec.notation.activation, 'notation.activation')}\ "
-                              rf"(\text{{{escape_tex(spec.activation)}}})"))]
-    if spec.pooling:
-        p = spec.pooling
-        out.append(("pooling", Tex(rf"\text{{{escape_tex(p.mode)}}}\ {p.size[0]} \times {p.size[1]},\ "
-                                   rf"\text{{stride }} {p.stride}")))
-    if spec.dropout:
-        out.append(("dropout", Tex(rf"p = {latexnum.scalar(d['dropout_p'].value.flat[0], 4).latex}"
-                                   r"\ \text{(mask given)}")))
-    out.append(("dense layer", Tex(rf"{spec.flat_size} \to {spec.classes}")))
-    out.append(("output", Tex(rf"\text{{{escape_tex(spec.output_activation)}}}")))
-    from symderiv.render.figures_rnn import LOSS_NAMES
-    out.append(("loss", Tex(rf"\text{{{escape_tex(LOSS_NAMES.get(spec.loss, spec.loss))}}}")))
+    """Sizes and choices for the set-up slide, layer by layer (numbered where a kind comes twice)."""
+    body = [layer for layer in d.layers if not isinstance(layer, Head)]
+    count = {}
+    for layer in body:
+        count[type(layer)] = count.get(type(layer), 0) + 1
+    seen: dict = {}
+    x = _first(d, "x")
+    first_conv = isinstance(body[0], Conv2D) if body else False
+    out = []
+    if first_conv:
+        conv = body[0]
+        channels = conv.channels
+        out.append(("image", Tex(rf"{conv.input_size[0]} \times {conv.input_size[1]}"
+                                 + (rf",\ {channels}\text{{ channels}}" if channels > 1 else ""))))
+    else:
+        out.append(("input", Tex(r" \times ".join(str(n) for n in x.value.shape))))
+    for layer in body:
+        seen[type(layer)] = seen.get(type(layer), 0) + 1
+        number = f" {seen[type(layer)]}" if count[type(layer)] > 1 else ""
+        if isinstance(layer, Conv2D):
+            padding = layer.pads[0] if len(set(layer.pads)) == 1 else "(" + ",".join(map(str, layer.pads)) + ")"
+            out.append(("convolution" + number,
+                        Tex(rf"{layer.filters}\text{{ filter{'s' if layer.filters > 1 else ''} of }} "
+                            rf"{layer.kernel_size[0]} \times {layer.kernel_size[1]},\ S = {layer.stride},\ "
+                            rf"P = {padding}")))
+        elif isinstance(layer, Activation):
+            symbol = check_math(layer.symbol, f"example {d.example['name']}: notation.activation")
+            out.append(("activation" + number, Tex(rf"{symbol}\ (\text{{{escape_tex(layer.op)}}})")))
+        elif isinstance(layer, Pool):
+            out.append(("pooling" + number, Tex(rf"\text{{{escape_tex(layer.mode)}}}\ {layer.size[0]} \times "
+                                                rf"{layer.size[1]},\ \text{{stride }} {layer.stride}")))
+        elif isinstance(layer, Dropout):
+            out.append(("dropout" + number, Tex(rf"p = {latexnum.scalar(d[layer.p_name].value.flat[0], 4).latex}"
+                                                r"\ \text{(mask given)}")))
+        elif isinstance(layer, Dense):
+            rows, cols = d[layer.weight.name].value.shape
+            out.append(("dense layer" + number, Tex(rf"{cols} \to {rows}")))
+    head = next((layer for layer in d.layers if isinstance(layer, Head)), None)
+    if head is not None and not head.given_gradient:
+        from symderiv.ops.losses import LOSSES
+        out.append(("output", Tex(rf"\text{{{escape_tex(head.activation)}}}")))
+        out.append(("loss", Tex(rf"\text{{{escape_tex(LOSSES[head.loss].title)}}}")))
+    elif head is not None:
+        out.append(("output gradient", Tex(r"\text{given}")))
+    if head is not None and head.examples > 1:
+        out.append(("batch", Tex(rf"{head.examples}\text{{ examples; the {head.reduction} of their losses}}")))
+    if head is not None and head.descent_steps > 1:
+        out.append(("descent steps", Tex(str(head.descent_steps))))
     return out

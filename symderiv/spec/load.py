@@ -72,7 +72,7 @@ def printed_text(spec) -> list[tuple[str, str]]:
     title_field = "example.title" if spec.title != spec.name else "example.name"
     out = [(title_field, spec.title), ("example.description", spec.description)]
     out += [(f"input.vocabulary[{i}]", word) for i, word in enumerate(getattr(spec, "vocabulary", None) or ())]
-    for key, name in spec.names.items():
+    for key, name in (getattr(spec, "names", None) or {}).items():
         role, layer = key if isinstance(key, tuple) else (key, 1)
         default = role if layer == 1 else f"{role}_{layer}"
         if name != default:
