@@ -59,11 +59,23 @@ def setup(data: dict):
         ys = [np.atleast_1d(np.array(v, dtype=float)) for v in raw]
     K = ys[0].size
     params = {}
+    cell = net.get("cell", "elman")
+    gates = {"elman": "", "lstm": "figo", "gru": "urn"}[cell]
+    reset_after = net.get("gru_reset", "before") == "after"
     for l in range(1, layers + 1):
         sfx = "" if l == 1 else f"_{l}"
-        params["W_xh" + sfx] = _matrix(par["W_xh" + sfx], H, D if l == 1 else H)
-        params["W_hh" + sfx] = _matrix(par["W_hh" + sfx], H, H)
-        params["b_h" + sfx] = np.array(par.get("b_h" + sfx, [0] * H), dtype=float)
+        if cell == "elman":
+            params["W_xh" + sfx] = _matrix(par["W_xh" + sfx], H, D if l == 1 else H)
+            params["W_hh" + sfx] = _matrix(par["W_hh" + sfx], H, H)
+            params["b_h" + sfx] = np.array(par.get("b_h" + sfx, [0] * H), dtype=float)
+        for g in gates:
+            params[f"W_{g}{sfx}"] = _matrix(par[f"W_{g}{sfx}"], H, D if l == 1 else H)
+            params[f"U_{g}{sfx}"] = _matrix(par[f"U_{g}{sfx}"], H, H)
+            params[f"b_{g}{sfx}"] = np.array(par.get(f"b_{g}{sfx}", [0] * H), dtype=float)
+        if reset_after:
+            params[f"b_hn{sfx}"] = np.array(par.get(f"b_hn{sfx}", [0] * H), dtype=float)
+    c0 = {l: np.array(par.get("c0" if l == 1 else f"c0_{l}", [0] * H), dtype=float) for l in range(1, layers + 1)}
+    swapped = net.get("gru_form", "interpolate") == "swapped"
     params["W_hz"] = _matrix(par["W_hz"], K, H)
     params["b_z"] = np.array(par.get("b_z", [0] * K), dtype=float)
     h0 = {l: np.array(par.get("h0" if l == 1 else f"h0_{l}", [0] * H), dtype=float) for l in range(1, layers + 1)}
@@ -72,15 +84,37 @@ def setup(data: dict):
     loss_kind = net.get("loss", {"softmax": "cross_entropy", "sigmoid": "bce"}.get(out_act, "mse"))
     denorm = net.get("denormalise")
 
+    def sig(a, xp):
+        return 1 / (1 + xp.exp(-a))
+
+    def step(p, sfx, below, h, c, xp):
+        """One cell, from the textbook equations: (h_t, c_t)."""
+        if cell == "elman":
+            return f(xp.dot(p["W_xh" + sfx], below) + xp.dot(p["W_hh" + sfx], h) + p["b_h" + sfx], xp), c
+        pre = {g: xp.dot(p[f"W_{g}{sfx}"], below) + p[f"b_{g}{sfx}"] for g in gates}
+        if cell == "lstm":
+            fg, ig, og = (sig(pre[g] + xp.dot(p[f"U_{g}{sfx}"], h), xp) for g in "fio")
+            gg = xp.tanh(pre["g"] + xp.dot(p[f"U_g{sfx}"], h))
+            c = fg * c + ig * gg
+            return og * xp.tanh(c), c
+        u = sig(pre["u"] + xp.dot(p[f"U_u{sfx}"], h), xp)
+        r = sig(pre["r"] + xp.dot(p[f"U_r{sfx}"], h), xp)
+        if reset_after:
+            n = xp.tanh(pre["n"] + r * (xp.dot(p[f"U_n{sfx}"], h) + p[f"b_hn{sfx}"]))
+        else:
+            n = xp.tanh(pre["n"] + xp.dot(p[f"U_n{sfx}"], r * h))
+        return ((1 - u) * h + u * n if swapped else u * h + (1 - u) * n), c
+
     def loss_fn(p, xp=anp):
         h = dict(h0)
+        c = dict(c0)
         total = 0.0
         T = len(xs)
         for t in range(T):
             below = xs[t]
             for l in range(1, layers + 1):
                 sfx = "" if l == 1 else f"_{l}"
-                h[l] = f(xp.dot(p["W_xh" + sfx], below) + xp.dot(p["W_hh" + sfx], h[l]) + p["b_h" + sfx], xp)
+                h[l], c[l] = step(p, sfx, below, h[l], c[l], xp)
                 below = h[l]
             if every or t == T - 1:
                 y = ys[t if every else 0]

@@ -28,10 +28,12 @@ ACTIVATIONS = ["tanh", "sigmoid", "relu", "identity", '{ name = "leaky_relu", al
 
 
 def rnn_toml(*, H, D, T, K, layers, activation, output, output_activation, loss, params, xs, ys,
-             denormalise=None, tokens=None, vocabulary=None, lr=Fraction(1, 10)) -> str:
+             denormalise=None, tokens=None, vocabulary=None, lr=Fraction(1, 10), cell="elman", cell_options=()) -> str:
     lines = ["[example]", 'name = "random"', 'kind = "rnn"', "", "[network]", f"hidden_size = {H}",
-             f"activation = {activation_toml(activation)}", f"layers = {layers}", f'output = "{output}"',
+             f"layers = {layers}", f'output = "{output}"',
              f'output_activation = "{output_activation}"', f'loss = "{loss}"']
+    lines += [f"activation = {activation_toml(activation)}"] if cell == "elman" else [f'cell = "{cell}"']
+    lines += list(cell_options)
     if denormalise:
         lines += ["[network.denormalise]", f"y_min = {num(denormalise[0])}", f"y_max = {num(denormalise[1])}"]
     lines += ["", "[input]"]

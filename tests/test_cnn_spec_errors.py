@@ -88,8 +88,8 @@ CASES = [
     ("missing kernel size", "kernel_size = 3\n", "",
      "field 'convolution.kernel_size': expected a whole number or a list [rows, columns], "
      "found nothing (the field is missing)"),
-    ("unknown activation", 'activation = "relu"', 'activation = "swish"',
-     "field 'convolution.activation': expected one of 'tanh', 'sigmoid', 'relu', 'identity', 'leaky_relu', found the text 'swish'"),
+    ("unknown activation", 'activation = "relu"', 'activation = "swoosh"',
+     "field 'convolution.activation': expected one of 'tanh', 'sigmoid', 'relu', 'identity', 'elu', 'softplus', 'gelu', 'swish', 'softsign', 'leaky_relu', found the text 'swoosh'"),
     ("unknown output activation", 'activation = "softmax"', 'activation = "softplus"',
      "field 'output.activation': expected one of 'softmax', 'sigmoid', 'linear', found the text 'softplus'"),
     ("parameter renamed to a step's name", "[parameters]", '[names]\nW = "x"\n\n[parameters]',

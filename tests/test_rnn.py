@@ -219,3 +219,83 @@ def test_leaky_relu_rnn_agrees_with_autograd(alpha):
     # a_1 = 0.5 > 0 has slope 1; a_2 = −0.4 + 0.2·h_1 < 0 has the slope alpha
     assert d["a_1"].value[0].exact == sympy.Rational(1, 2) and d["dh_1/da_1"].value[0].exact == 1
     assert d["a_2"].value[0] < Num.rational(0) and d["dh_2/da_2"].value[0].exact == sympy.Rational(alpha)
+
+
+# -- LSTM and GRU cells -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["lstm-sequence", "gru-sequence"])
+def test_gated_examples_agree_with_autograd(name):
+    result = derive_json(name)
+    assert result["checks"]["passed"]
+    loss = _autograd_check(builtin_text(name), result["gradients"])
+    assert result["quantities"]["L"] == pytest.approx(loss, rel=1e-13)
+    roles = ("W_f", "U_f", "b_f", "W_i", "U_i", "b_i", "W_g", "U_g", "b_g", "W_o", "U_o", "b_o") if "lstm" in name \
+        else ("W_u", "U_u", "b_u", "W_r", "U_r", "b_r", "W_n", "U_n", "b_n")
+    assert set(result["gradients"]) == {f"dL/d{r}" for r in roles + ("W_hz", "b_z")}
+
+
+def test_lstm_by_hand():
+    """The lstm-sequence forward pass with mpmath, from the equations."""
+    sig = lambda v: 1 / (1 + mpmath.exp(-v))                                          # noqa: E731
+    w = {k: mpmath.mpf(v) for k, v in dict(W_f="0.5", U_f="0.1", b_f="0.2", W_i="0.4", U_i="0.2", b_i="0",
+                                             W_g="0.3", U_g="0.5", b_g="0", W_o="0.6", U_o="-0.2", b_o="0.1").items()}
+    h = c = mpmath.mpf(0)
+    for x in (mpmath.mpf(1), mpmath.mpf("0.5"), mpmath.mpf(2)):
+        f, i = sig(w["W_f"] * x + w["U_f"] * h + w["b_f"]), sig(w["W_i"] * x + w["U_i"] * h + w["b_i"])
+        g, o = mpmath.tanh(w["W_g"] * x + w["U_g"] * h + w["b_g"]), sig(w["W_o"] * x + w["U_o"] * h + w["b_o"])
+        c = f * c + i * g
+        h = o * mpmath.tanh(c)
+    q = derive_json("lstm-sequence")["quantities"]
+    assert q["h_3"][0] == pytest.approx(float(h), rel=1e-15)
+    assert q["c_3"][0] == pytest.approx(float(c), rel=1e-15)
+    assert q["L"] == pytest.approx(float((h - mpmath.mpf("0.5")) ** 2), rel=1e-14)
+
+
+@st.composite
+def gated_specs(draw):
+    cell = draw(st.sampled_from(["lstm", "gru"]))
+    H, D, T = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 5))
+    layers = draw(st.integers(1, 2))
+    output = draw(st.sampled_from(["last", "every"]))
+    out_act, loss = draw(st.sampled_from([("linear", "mse"), ("softmax", "cross_entropy"), ("sigmoid", "bce")]))
+    K = 2 if out_act == "softmax" else draw(st.integers(1, 2))
+    small = st.integers(-9, 9).map(lambda k: Fraction(k, 10))
+    options, gates = [], "figo"
+    if cell == "gru":
+        gates = "urn"
+        form = draw(st.sampled_from(["interpolate", "swapped"]))
+        reset = draw(st.sampled_from(["before", "after"]))
+        options = [f'gru_form = "{form}"', f'gru_reset = "{reset}"']
+    params = {}
+    for layer in range(1, layers + 1):
+        sfx = "" if layer == 1 else f"_{layer}"
+        width = D if layer == 1 else H
+        for g in gates:
+            params[f"W_{g}{sfx}"] = [[draw(small) for _ in range(width)] for _ in range(H)]
+            params[f"U_{g}{sfx}"] = [[draw(small) for _ in range(H)] for _ in range(H)]
+            params[f"b_{g}{sfx}"] = [draw(small) for _ in range(H)]
+        if cell == "gru" and reset == "after":
+            params[f"b_hn{sfx}"] = [draw(small) for _ in range(H)]
+        if cell == "lstm":
+            params[f"c0{sfx}"] = [draw(small) for _ in range(H)]
+        params[f"h0{sfx}"] = [draw(small) for _ in range(H)]
+    params["W_hz"] = [[draw(small) for _ in range(H)] for _ in range(K)]
+    params["b_z"] = [draw(small) for _ in range(K)]
+    xs = [[draw(small) for _ in range(D)] for _ in range(T)]
+    n_out = T if output == "every" else 1
+    if out_act == "softmax":
+        ys = [[Fraction(1), Fraction(0)] if draw(st.booleans()) else [Fraction(0), Fraction(1)] for _ in range(n_out)]
+    elif loss == "bce":
+        ys = [[Fraction(draw(st.integers(0, 1))) for _ in range(K)] for _ in range(n_out)]
+    else:
+        ys = [[draw(small) for _ in range(K)] for _ in range(n_out)]
+    return rnn_toml(H=H, D=D, T=T, K=K, layers=layers, activation="tanh", output=output, output_activation=out_act,
+                    loss=loss, params=params, xs=xs, ys=ys, cell=cell, cell_options=options)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(gated_specs())
+def test_random_lstm_and_gru_agree_with_autograd_numpy_and_fd(text):
+    derivation = derive_text(text)
+    verification = verify(derivation)
+    assert verification.passed, (verification.summary(), text)
+    _autograd_check(text, {s.name: s.floats for s in derivation.steps if s.kind == "gradient"})

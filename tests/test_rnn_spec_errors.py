@@ -9,8 +9,25 @@ from symderiv.spec.load import builtin_text
 
 TEXT = builtin_text("rnn-text")
 SERIES = builtin_text("rnn-timeseries")
+LSTM = builtin_text("lstm-sequence")
+GRU = builtin_text("gru-sequence")
 
 CASES = [
+    ("LSTM parameter of the wrong shape", LSTM, "W_f = [[0.5]]", "W_f = [[0.5, 1]]",
+     "field 'parameters.W_f': expected a 1 × 1 matrix (hidden size × input size), found a 1 × 2 matrix"),
+    ("GRU parameters given to an LSTM", LSTM, "W_f = [[0.5]]", "W_u = [[0.5]]",
+     "field 'parameters.W_u': expected a parameter of the lstm cell (W_f, U_f, b_f, W_i, U_i, b_i, W_g, U_g, b_g, "
+     "W_o, U_o, b_o, W_hz, b_z), found 'W_u', a parameter of a gru cell"),
+    ("LSTM parameters given to a GRU", GRU, "W_u = [[0.5]]", "W_u = [[0.5]]\nW_o = [[1]]",
+     "field 'parameters.W_o': expected a parameter of the gru cell (W_u, U_u, b_u, W_r, U_r, b_r, W_n, U_n, b_n, "
+     "W_hz, b_z), found 'W_o', a parameter of a lstm cell"),
+    ("an activation for an LSTM", LSTM, 'cell = "lstm"', 'cell = "lstm"\nactivation = "relu"',
+     "field 'network.activation': expected no activation for an LSTM cell (its gates use σ and tanh), found the "
+     "text 'relu'"),
+    ("a GRU setting for an LSTM", LSTM, 'cell = "lstm"', 'cell = "lstm"\ngru_form = "swapped"',
+     "field 'network.gru_form': expected a GRU setting only with cell = \"gru\", found cell = 'lstm'"),
+    ("unknown cell", LSTM, 'cell = "lstm"', 'cell = "transformer"',
+     "field 'network.cell': expected one of 'elman', 'lstm', 'gru', found the text 'transformer'"),
     ("W_xh shape", TEXT, "W_xh = [[0.5, -0.4, 0.3, 0.1]]", "W_xh = [[0.5, -0.4, 0.3]]",
      "field 'parameters.W_xh': expected a 1 × 4 matrix (hidden size × input size), found a 1 × 3 matrix"),
     ("token not in vocabulary", TEXT, 'tokens = ["hello", "world", "my"]', 'tokens = ["hello", "wrld", "my"]',
@@ -36,14 +53,14 @@ CASES = [
     ("ragged matrix", TEXT, "W_hz = [[0.1], [0.2], [0.3], [0.4]]", "W_hz = [[0.1], [0.2, 1], [0.3], [0.4]]",
      "field 'parameters.W_hz': expected a 4 × 1 matrix (output size × hidden size), found a list of 4 rows of lengths 1, 2"),
     ("misspelt field", TEXT, "hidden_size = 1", "hiden_size = 1",
-     "field 'network.hiden_size': expected one of the known fields (activation, denormalise, hidden_size, layers, "
-     "loss, output, output_activation), found an unknown field"),
+     "field 'network.hiden_size': expected one of the known fields (activation, cell, denormalise, gru_form, "
+     "gru_reset, hidden_size, layers, loss, output, output_activation), found an unknown field"),
     ("hidden size zero", TEXT, "hidden_size = 1", "hidden_size = 0",
      "field 'network.hidden_size': expected a whole number of at least 1, found the number 0"),
     ("unknown kind", TEXT, 'kind = "rnn"', 'kind = "lstm"',
-     "field 'example.kind': expected one of 'rnn', 'cnn', found the text 'lstm'"),
-    ("unknown activation", TEXT, 'activation = "tanh"', 'activation = "swish"',
-     "field 'network.activation': expected one of 'tanh', 'sigmoid', 'relu', 'identity', 'leaky_relu', found the text 'swish'"),
+     "field 'example.kind': expected one of 'rnn', 'cnn', 'stack', found the text 'lstm'"),
+    ("unknown activation", TEXT, 'activation = "tanh"', 'activation = "swoosh"',
+     "field 'network.activation': expected one of 'tanh', 'sigmoid', 'relu', 'identity', 'elu', 'softplus', 'gelu', 'swish', 'softsign', 'leaky_relu', found the text 'swoosh'"),
     ("target token", TEXT, 'token = "name"', 'token = "nom"',
      "field 'target.token': expected a token of the vocabulary (hello, world, my, name), found 'nom', which is not in it"),
     ("y_max below y_min", SERIES, "\ny_max = 16", "\ny_max = 14",

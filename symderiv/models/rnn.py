@@ -10,7 +10,7 @@ from __future__ import annotations
 from symderiv.layers.base import Param
 from symderiv.layers.feedforward import TimeDistributedDense
 from symderiv.layers.head import Head, HeadNames
-from symderiv.layers.recurrent import ElmanCell, Recurrent
+from symderiv.layers.recurrent import ElmanCell, GRUCell, LSTMCell, Recurrent
 from symderiv.models.rnn_spec import RNNSpec, parse_rnn as parse  # noqa: F401  (the preset's parser)
 from symderiv.network import Given, Sequence
 from symderiv.ops import OpTable
@@ -40,6 +40,31 @@ class RNNNames:
         p, s = self._layer(layer)
         return f"h_{t}{p}", f"{self.n.hidden}{s}_{{{t}}}"
 
+    def state(self, base, t, layer):
+        """A state or gate of a cell: h, c (LSTM cell state), f, i, g, o, u, r, n."""
+        if base == "h":
+            return self.h(t, layer)
+        p, s = self._layer(layer)
+        return f"{base}_{t}{p}", f"{base}{s}_{{{t}}}"
+
+    def gate_pre(self, gate, t, layer):
+        """A gate's pre-activation: af_2, written a^{f}_{2} (a^{f,(2)}_{2} in a stack)."""
+        p, _ = self._layer(layer)
+        level = f",({layer})" if self.spec.layers > 1 else ""
+        return f"a{gate}_{t}{p}", f"{self.n.preactivation}^{{{gate}{level}}}_{{{t}}}"
+
+    def squashed(self, t, layer):
+        """tanh(c_t) in an LSTM."""
+        p, _ = self._layer(layer)
+        return f"tanh_c_{t}{p}", rf"\tanh\left({self.state('c', t, layer)[1]}\right)"
+
+    def reset(self, t, layer):
+        """The GRU's reset product: r ⊙ h_{t−1} (or U_n h_{t−1} + b_hn with the reset after)."""
+        p, s = self._layer(layer)
+        if self.spec.gru_reset == "after":
+            return f"m_{t}{p}", f"m{s}_{{{t}}}"
+        return f"rh_{t}{p}", rf"\left(r \odot h\right){s}_{{{t}}}"
+
     def output(self, t, many: bool) -> HeadNames:
         k = t + self.n.output_offset
         loss, loss_symbol = (f"L_{k}", f"{self.n.loss}_{{{k}}}") if many else ("L", self.n.loss)
@@ -65,10 +90,16 @@ def network(spec: RNNSpec) -> Sequence:
         name = spec.name_of(role, layer)
         return Param(name, role, (), symbols[name], spec.parameters[name])
 
+    if spec.cell == "lstm":
+        cell = LSTMCell()
+    elif spec.cell == "gru":
+        cell = GRUCell(spec.gru_form, spec.gru_reset)
+    else:
+        cell = ElmanCell(spec.activation, spec.notation.activation, act.forward_pattern(spec.notation.activation),
+                         act.derivative_pattern(spec.notation.activation), act.values)
+    initial = tuple(f"{state}0" for state in cell.states)
     params = {(role, layer): param(role, layer) for layer in range(1, spec.layers + 1)
-              for role in ("W_xh", "W_hh", "b_h", "h0")}
-    cell = ElmanCell(spec.activation, spec.notation.activation, act.forward_pattern(spec.notation.activation),
-                     act.derivative_pattern(spec.notation.activation), act.values)
+              for role in cell.roles + initial}
     recurrent = Recurrent("recurrent", cell, spec.layers, T, params, names, spec.notation.loss)
     output_layer = TimeDistributedDense("output", param("W_hz"), param("b_z"), spec.notation.loss)
     head = Head("head", spec.output_activation, spec.loss, spec.notation.loss, spec.notation.prediction,

@@ -19,9 +19,18 @@ from symderiv.spec.fields import Table, describe
 OUTPUT_ACTIVATIONS = ("linear", "softmax", "sigmoid")
 LOSSES = ("mse", "sse", "cross_entropy", "bce", "bce_mean")
 ROLES_PER_LAYER = ("W_xh", "W_hh", "b_h", "h0")
+#: The parameters of one level of each cell (and its initial states), in the order they are given.
+CELL_ROLES = {
+    "elman": ROLES_PER_LAYER,
+    "lstm": ("W_f", "U_f", "b_f", "W_i", "U_i", "b_i", "W_g", "U_g", "b_g", "W_o", "U_o", "b_o", "h0", "c0"),
+    "gru": ("W_u", "U_u", "b_u", "W_r", "U_r", "b_r", "W_n", "U_n", "b_n", "h0"),
+}
+CELLS = tuple(CELL_ROLES)
 OUTPUT_ROLES = ("W_hz", "b_z")
 
 DEFAULT_SYMBOLS = {
+    **{f"{kind}_{g}": f"{kind}_{{{g}}}" for kind in "WUb" for g in "figourn"},
+    "b_hn": r"b_{hn}", "c0": r"c_{0}",
     "W_xh": r"W_{xh}", "W_hh": r"W_{hh}", "W_hz": r"W_{hz}", "b_h": r"b_{h}", "b_z": r"b_{z}",
     "h0": r"h_{0}",
 }
@@ -74,6 +83,9 @@ class RNNSpec:
     notation: Notation
     silenced_lints: tuple = field(default=())
     activation_params: tuple = ()   # (parameter, exact value) given for the activation (leaky ReLU's alpha)
+    cell: str = "elman"             # elman | lstm | gru
+    gru_form: str = "interpolate"   # h = u ⊙ h_prev + (1 − u) ⊙ n, or "swapped": (1 − u) ⊙ h_prev + u ⊙ n
+    gru_reset: str = "before"       # n = tanh(W x + U (r ⊙ h) + b), or "after": r ⊙ (U h + b_hn) (PyTorch)
 
     @property
     def steps(self) -> int:
@@ -94,7 +106,17 @@ def parse_rnn(doc: Table, meta: dict) -> RNNSpec:
     doc.allow_only(("example", "network", "input", "target", "parameters", "training", "notation", "names",
                     "lints"))
     net = doc.table("network")
-    net.allow_only(("hidden_size", "activation", "layers", "output", "output_activation", "loss", "denormalise"))
+    net.allow_only(("hidden_size", "activation", "layers", "output", "output_activation", "loss", "denormalise",
+                    "cell", "gru_form", "gru_reset"))
+    cell = fields.choice(net.raw("cell", "elman"), net.field("cell"), CELLS)
+    if cell != "elman" and net.has("activation"):
+        raise SpecError(net.field("activation"), f"no activation for an {cell.upper()} cell (its gates use σ and tanh)",
+                        describe(net.raw("activation")))
+    for key, choices in (("gru_form", ("interpolate", "swapped")), ("gru_reset", ("before", "after"))):
+        if net.has(key) and cell != "gru":
+            raise SpecError(net.field(key), "a GRU setting only with cell = \"gru\"", f"cell = {cell!r}")
+    gru_form = fields.choice(net.raw("gru_form", "interpolate"), net.field("gru_form"), ("interpolate", "swapped"))
+    gru_reset = fields.choice(net.raw("gru_reset", "before"), net.field("gru_reset"), ("before", "after"))
     hidden = fields.integer(net.require("hidden_size", "a whole number of at least 1"), net.field("hidden_size"),
                             minimum=1, maximum=64)
     layers = fields.integer(net.raw("layers", 1), net.field("layers"), minimum=1, maximum=8)
@@ -121,8 +143,9 @@ def parse_rnn(doc: Table, meta: dict) -> RNNSpec:
     input_size = len(inputs[0])
 
     names = {}
+    cell_roles = CELL_ROLES[cell] + (("b_hn",) if cell == "gru" and gru_reset == "after" else ())
     for layer in range(1, layers + 1):
-        for role in ROLES_PER_LAYER:
+        for role in cell_roles:
             names[(role, layer)] = _default_name(role, layer, layers)
     for role in OUTPUT_ROLES:
         names[(role, 1)] = role
@@ -143,7 +166,7 @@ def parse_rnn(doc: Table, meta: dict) -> RNNSpec:
     target_table = doc.table("target")
     output_size, targets, target_tokens = _parse_targets(target_table, output, len(inputs), vocabulary,
                                                          out_act, loss)
-    params = _parse_parameters(doc.table("parameters"), names, roles, hidden, input_size, output_size, layers)
+    params = _parse_parameters(doc.table("parameters"), names, roles, hidden, input_size, output_size, layers, cell)
 
     training = doc.table("training")
     training.allow_only(("learning_rate",))
@@ -159,7 +182,7 @@ def parse_rnn(doc: Table, meta: dict) -> RNNSpec:
         loss=loss, denormalise=denorm,
         inputs=inputs, tokens=tokens, vocabulary=vocabulary, targets=targets, target_tokens=target_tokens,
         parameters=params, roles=roles, names=names, learning_rate=rate, notation=notation,
-        silenced_lints=lints,
+        silenced_lints=lints, cell=cell, gru_form=gru_form, gru_reset=gru_reset,
     )
 
 
@@ -259,15 +282,30 @@ def _parse_targets(table: Table, output: str, steps: int, vocabulary, out_act: s
 
 
 def _parse_parameters(table: Table, names: dict, roles: dict, hidden: int, input_size: int, output_size: int,
-                      layers: int) -> dict:
+                      layers: int, cell: str = "elman") -> dict:
+    for key in table.data:
+        if key not in roles:
+            other = next((c for c, rs in CELL_ROLES.items() if c != cell and key.split("_")[0] in "WUb"
+                          and any(key == r or key.startswith(r + "_") for r in rs if r not in ("h0",))), None)
+            if other:
+                mine = ", ".join(r for r in CELL_ROLES[cell] if r not in ("h0", "c0"))
+                raise SpecError(table.field(key), f"a parameter of the {cell} cell ({mine}, W_hz, b_z)",
+                                f"'{key}', a parameter of a {other} cell")
     table.allow_only(roles)
     params = {}
     for (role, layer), name in names.items():
         in_size = input_size if layer == 1 else hidden
         path = table.field(name)
-        if role == "W_xh":
+        if role == "W_xh" or (role.startswith("W_") and role != "W_hz" and cell != "elman"):
+            what = "hidden size × input size" if layer == 1 else "hidden size × hidden size (the level below)"
             params[name] = fields.matrix(table.require(name, f"a {hidden} × {in_size} matrix"), path, hidden, in_size,
-                                         what="hidden size × input size")
+                                         what=what)
+        elif role.startswith("U_"):
+            params[name] = fields.matrix(table.require(name, f"a {hidden} × {hidden} matrix"), path, hidden, hidden,
+                                         what="hidden size × hidden size")
+        elif role in ("c0",) or (role.startswith("b_") and role not in ("b_h", "b_z")):
+            raw = table.raw(name, [0] * hidden)
+            params[name] = fields.vector(raw, path, length=hidden, what="hidden size")
         elif role == "W_hh":
             params[name] = fields.matrix(table.require(name, f"a {hidden} × {hidden} matrix"), path, hidden, hidden,
                                          what="hidden size × hidden size")

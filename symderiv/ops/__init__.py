@@ -17,9 +17,10 @@ def builtin_ops() -> dict[str, Op]:
     """Every built-in operation by name (built once)."""
     from symderiv.ops.conv import CONV_OPS
     from symderiv.ops.elementwise import builtin_activation_ops
+    from symderiv.ops.gates import GATE_OPS
     from symderiv.ops.linear import LINEAR_OPS
     from symderiv.ops.losses import LOSS_OPS
-    return {**LINEAR_OPS, **builtin_activation_ops(), **LOSS_OPS, **CONV_OPS}
+    return {**LINEAR_OPS, **builtin_activation_ops(), **LOSS_OPS, **CONV_OPS, **GATE_OPS}
 
 
 def _contribution_sum(table: OpTable, name: str, members: tuple) -> dict:

@@ -435,6 +435,10 @@ _BACKWARD = {Conv2D: _conv_backward, Activation: _activation_backward, Pool: _po
 
 # -- sequence networks ------------------------------------------------------------------------------------
 def _sequence(ref: NetworkReference, env: _Env, forward_only: bool) -> None:
+    from symderiv.layers.recurrent import ElmanCell
+    if not isinstance(ref.recurrent.cell, ElmanCell):
+        from symderiv.reference.gated import gated_sequence
+        return gated_sequence(ref, env, forward_only)
     rnn: Recurrent = ref.recurrent
     out_layer = next(layer for layer in ref.layers if isinstance(layer, TimeDistributedDense))
     head = ref.head
