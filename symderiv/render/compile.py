@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from symderiv.errors import SymderivError
-from symderiv.render import beamer_aux, latexcache
+from symderiv.render import beamer_aux, latexcache, latexformat
 from symderiv.render.latexrun import run_until_settled
 
 #: How many log lines an error report shows.
@@ -114,10 +114,12 @@ def _compile_one(given: Path) -> Compiled:
     work = latexcache.new_workdir(tex)
     try:
         start = _prepare(tex, work)
-        run = run_until_settled(work, tex.name)
+        fmt = latexformat.link_format(tex, work)
+        run = run_until_settled(work, tex.name, fmt)
         passes = run.count
-        if not run.ok and start != "nothing":
-            # Stale or mispredicted auxiliary files can themselves break a pass: try once from nothing.
+        if not run.ok and (start != "nothing" or fmt):
+            # Stale or mispredicted auxiliary files, or the format, can themselves break a pass:
+            # try once from nothing, without a format.
             shutil.rmtree(work)
             work.mkdir()
             start = _prepare(tex, work, carry=False)

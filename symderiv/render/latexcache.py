@@ -19,7 +19,7 @@ from pathlib import Path
 
 CACHE_DIRNAME = ".symderiv-latex"
 #: Files of a build that are not worth keeping: the source is written anew, the rest are products.
-_NOT_KEPT = (".tex", ".pdf", ".log", ".fls")
+_NOT_KEPT = (".tex", ".pdf", ".log", ".fls", ".fmt")
 
 
 def cache_dir(tex: Path) -> Path:
@@ -41,7 +41,7 @@ def restore(tex: Path, work: Path) -> bool:
         return False
     found = False
     for path in cache.iterdir():
-        if path.is_file():
+        if path.is_file() and path.suffix not in _NOT_KEPT:
             shutil.copy2(path, work / path.name)
             found = True
     return found

@@ -67,14 +67,18 @@ def environment() -> dict:
     return env
 
 
-def run_until_settled(work: Path, tex_name: str, max_passes: int = MAX_PASSES) -> Passes:
-    """Run pdflatex on ``work/tex_name`` (in ``work``) until the auxiliary files settle or a pass fails."""
+def run_until_settled(work: Path, tex_name: str, fmt: str | None = None, max_passes: int = MAX_PASSES) -> Passes:
+    """Run pdflatex on ``work/tex_name`` (in ``work``) until the auxiliary files settle or a pass fails.
+
+    ``fmt``: the name of a format in ``work`` holding the document's preamble (:mod:`symderiv.render.latexformat`).
+    """
     stem = Path(tex_name).stem
     env = environment()
+    cmd = [*PDFLATEX, *([f"-fmt={fmt}"] if fmt else []), tex_name]
     for count in range(1, max_passes + 1):
         before = _snapshot(work, tex_name)
         try:
-            proc = subprocess.run([*PDFLATEX, tex_name], cwd=work, env=env, capture_output=True, text=True,
+            proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True,
                                   errors="replace", timeout=TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             return Passes(count, False, "", f"pdflatex did not finish within {TIMEOUT_SECONDS} s", True)
@@ -124,21 +128,23 @@ def _digest(path: Path) -> bytes | None:
 
 def _recorded(work: Path, fls: Path) -> tuple[set[str], set[str]]:
     """The names of the files in ``work`` that the pass read, and those it wrote (from its .fls file)."""
-    reads, writes = set(), set()
+    here = str(work.resolve())
+    return ({os.path.basename(p) for p in recorded_paths(fls, reads=True) if os.path.dirname(p) == here},
+            {os.path.basename(p) for p in recorded_paths(fls, reads=False) if os.path.dirname(p) == here})
+
+
+def recorded_paths(fls: Path, reads: bool) -> list[str]:
+    """The absolute paths of the files a pdflatex run read (``reads``) or wrote, from its ``-recorder`` file."""
     try:
         lines = fls.read_text(encoding="utf-8", errors="replace").splitlines()
     except FileNotFoundError:
-        return reads, writes
-    here = str(work.resolve())
+        return []
+    kind_wanted = "INPUT" if reads else "OUTPUT"
+    pwd, out = str(fls.parent.resolve()), []
     for line in lines:
         kind, _, name = line.partition(" ")
-        if kind not in ("INPUT", "OUTPUT"):
-            continue
-        if os.path.isabs(name):
-            if os.path.dirname(name) != here:
-                continue                 # TeX Live's own files
-            name = os.path.basename(name)
-        elif "/" in name.removeprefix("./"):
-            continue
-        (reads if kind == "INPUT" else writes).add(name.removeprefix("./"))
-    return reads, writes
+        if kind == "PWD":
+            pwd = name
+        elif kind == kind_wanted:
+            out.append(os.path.normpath(os.path.join(pwd, name)))
+    return out
