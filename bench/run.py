@@ -656,8 +656,9 @@ inflates wall-clock times).
   precompiled preamble: both are made during the run); *rebuild* runs the same command again in that
   directory; *the floor* is one plain `pdflatex NAME.tex` pass of the deck it produced (no format, its
   auxiliary files already settled), what LaTeX alone needs for the deck. The three alternate round by
-  round; the note gives each build as a multiple of the floor, and whether the PDFs of all these builds
-  are byte-identical.
+  round; the note gives each build's wall-clock time as a multiple of the floor's (CPU time is no guide
+  here: a build's documents compile side by side on both cores), and whether the PDFs of all these
+  builds are byte-identical.
 - **growth per doubling** is t(next)/t(previous) normalised to a doubling of T (BPTT) or of the pixel
   count N² (CNN): (t₂/t₁)^(ln 2 / ln(s₂/s₁)); for T = 25 → 50 → 100 → 200 it is exactly t(2T)/t(T);
   wall-clock first, CPU time in brackets.
