@@ -15,9 +15,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 CACHE_DIRNAME = ".symderiv-latex"
+#: A build directory this old was left by a build that was killed.
+STALE_SECONDS = 24 * 3600
 #: Files of a build that are not worth keeping: the source is written anew, the rest are products.
 _NOT_KEPT = (".tex", ".pdf", ".log", ".fls", ".fmt")
 
@@ -28,9 +31,18 @@ def cache_dir(tex: Path) -> Path:
 
 
 def new_workdir(tex: Path) -> Path:
-    """A fresh, empty directory to compile ``tex`` in, beside its cache directory."""
+    """A fresh, empty directory to compile ``tex`` in, beside its cache directory.
+
+    Directories left behind by a build that was killed (a day old or more) are removed first.
+    """
     root = tex.parent / CACHE_DIRNAME
     root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(f".{tex.stem}.*"):
+        try:
+            if time.time() - stale.stat().st_mtime > STALE_SECONDS:
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            continue
     return Path(tempfile.mkdtemp(prefix=f".{tex.stem}.", dir=root))
 
 
@@ -56,10 +68,12 @@ def store(tex: Path, work: Path) -> None:
         if path.is_file() and path.suffix in _NOT_KEPT:
             path.unlink()
     cache = cache_dir(tex)
-    old = None
-    if cache.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{tex.stem}.old.", dir=cache.parent))
-        os.replace(cache, old / "cache")
-    os.replace(work, cache)
-    if old is not None:
+    old = Path(tempfile.mkdtemp(prefix=f".{tex.stem}.old.", dir=cache.parent))
+    try:
+        if cache.exists():
+            os.replace(cache, old / "cache")
+        os.replace(work, cache)
+    except OSError:
+        pass     # another build of the same document got there first: its cache is as good as ours
+    finally:
         shutil.rmtree(old, ignore_errors=True)

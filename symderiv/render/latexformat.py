@@ -59,13 +59,14 @@ def link_format(tex: Path, work: Path) -> str | None:
     with _lock(str(fmt)):
         if not _fresh(fmt):
             _dump(tex, formats, key)
-        if not fmt.exists():
-            return None
         try:
-            os.link(fmt, work / fmt.name)
+            try:
+                os.link(fmt, work / fmt.name)
+            except OSError:
+                shutil.copyfile(fmt, work / fmt.name)
+            os.utime(fmt)
         except OSError:
-            shutil.copyfile(fmt, work / fmt.name)
-        os.utime(fmt)
+            return None                  # none could be made (or another build just pruned it)
     _prune(formats)
     return key
 
