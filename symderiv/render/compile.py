@@ -101,15 +101,8 @@ def compile_pdfs(tex_paths, jobs: int | None = None) -> list[Compiled]:
         return [futures[i].result() for i in range(len(paths))]
 
 
-def compile_pdf(tex_path: Path) -> Compiled:
-    """Compile one ``.tex`` to a PDF beside it; raises :class:`LatexError` with the log's error lines."""
-    result = compile_pdfs([tex_path])[0]
-    if result.error is not None:
-        raise result.error
-    return result
-
-
 def _compile_one(given: Path) -> Compiled:
+    """One document, start to end, in its own build directory (run by a worker thread of the pool)."""
     tex = given.resolve()
     work = latexcache.new_workdir(tex)
     try:
