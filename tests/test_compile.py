@@ -151,21 +151,6 @@ def test_cold_builds_and_a_cached_rebuild_give_the_same_bytes(tmp_path):
 
 
 @pytest.mark.latex
-def test_the_precompiled_preamble_changes_no_byte(tmp_path, monkeypatch):
-    run_cli("build", "rnn-text", "--out", tmp_path, check=True)
-    paths = [tmp_path / "rnn-text.tex", tmp_path / "rnn-text-solutions.tex"]
-    assert all(r.error is None for r in compile_pdfs(paths))
-    formats = sorted((tmp_path / ".symderiv-latex" / "formats").glob("*.fmt"))
-    assert len(formats) == 2                                      # one per preamble
-    assert "CUSTOMISED FORMAT" in (tmp_path / "rnn-text.log").read_text(encoding="latin-1")
-    with_format = [p.with_suffix(".pdf").read_bytes() for p in paths]
-    monkeypatch.setattr(latexformat, "link_format", lambda tex, work: None)
-    assert all(r.error is None for r in compile_pdfs(paths))
-    assert "CUSTOMISED FORMAT" not in (tmp_path / "rnn-text.log").read_text(encoding="latin-1")
-    assert [p.with_suffix(".pdf").read_bytes() for p in paths] == with_format
-
-
-@pytest.mark.latex
 def test_a_failing_document_is_reported_alone_and_the_others_are_built(tmp_path):
     good, bad = tmp_path / "good.tex", tmp_path / "bad.tex"
     good.write_text(ARTICLE % "")
