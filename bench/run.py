@@ -270,10 +270,11 @@ def pdf_rows(reference: str, repeats: int, tex: Time | None = None) -> list[Row]
     name = PDF_CASES[reference]
     cold_case, rebuild_case, floor_case = (f"{name} → PDF, cold process", f"{name} → PDF, rebuild (same output dir)",
                                            f"{name}: one plain pdflatex pass (the floor)")
-    colds, rebuilds, floors, passes, identical = [], [], [], {}, []
+    colds, rebuilds, floors, passes, identical, noisy = [], [], [], {}, [], 0
     with tempfile.TemporaryDirectory(prefix="symderiv-bench-pdf-") as tmp:
         for i in range(repeats):
             out = Path(tmp) / f"out{i}"
+            noisy += not wait_for_quiet()
             for kind, series in (("cold", colds), ("rebuild", rebuilds)):
                 seconds, proc = cold_run(["build", reference, "--pdf", "--out", str(out)], Path(tmp))
                 if proc.returncode != 0:
@@ -286,7 +287,8 @@ def pdf_rows(reference: str, repeats: int, tex: Time | None = None) -> list[Row]
     cold, rebuild, floor = median_time(colds), median_time(rebuilds), median_time(floors)
     same = all(pdfs == identical[0] for pdfs in identical)
     cold_ratio, rebuild_ratio = cold / floor, rebuild / floor
-    parts = f"median of {repeats}; pdflatex passes: {passes['cold']}"
+    quiet = f"; {noisy} of {repeats} rounds started on a busy machine" if noisy else ""
+    parts = f"median of {repeats}{quiet}; pdflatex passes: {passes['cold']}"
     if tex is not None:
         latex = Time(cold.wall - tex.wall, cold.cpu - tex.cpu)
         parts = (f"symderiv {tex.wall:.2f} s + LaTeX {latex.wall:.1f} s (CPU {tex.cpu:.2f} + {latex.cpu:.1f} s); "
@@ -301,6 +303,29 @@ def pdf_rows(reference: str, repeats: int, tex: Time | None = None) -> list[Row]
                                "no format",
             note="PDFs byte-identical across cold builds and rebuilds" if same else "PDFs DIFFER between builds"),
     ]
+
+
+def wait_for_quiet(limit: float = 90.0, quiet_seconds: int = 3) -> bool:
+    """Wait (at most ``limit`` s) until the CPUs have been at least 90 % idle for ``quiet_seconds`` seconds in a
+    row; False if they never were. A PDF build keeps both cores busy, so other work on the machine
+    inflates it more than anything else measured here."""
+    def idle_and_total():
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return fields[3] + fields[4], sum(fields)
+
+    try:
+        idle_and_total()
+    except (OSError, ValueError, IndexError):
+        return True                      # not Linux: no way to tell
+    deadline, calm = time.perf_counter() + limit, 0
+    while time.perf_counter() < deadline:
+        i0, t0 = idle_and_total()
+        time.sleep(1)
+        i1, t1 = idle_and_total()
+        calm = calm + 1 if (i1 - i0) >= 0.9 * max(1, t1 - t0) else 0
+        if calm >= quiet_seconds:
+            return True
+    return False
 
 
 def plain_pass(tex: Path) -> Time:
@@ -658,7 +683,9 @@ inflates wall-clock times).
   auxiliary files already settled), what LaTeX alone needs for the deck. The three alternate round by
   round; the note gives each build's wall-clock time as a multiple of the floor's (CPU time is no guide
   here: a build's documents compile side by side on both cores), and whether the PDFs of all these
-  builds are byte-identical.
+  builds are byte-identical. Each round waits (at most 90 s) for three seconds in which the CPUs are
+  at least 90 % idle, since a build that uses both cores suffers most from other work; the row says
+  how many rounds started without that.
 - **growth per doubling** is t(next)/t(previous) normalised to a doubling of T (BPTT) or of the pixel
   count N² (CNN): (t₂/t₁)^(ln 2 / ln(s₂/s₁)); for T = 25 → 50 → 100 → 200 it is exactly t(2T)/t(T);
   wall-clock first, CPU time in brackets.
