@@ -37,13 +37,46 @@ def _text(pdf) -> str:
 
 
 @pytest.fixture(scope="module")
-def lecture(tmp_path_factory):
-    if shutil.which("pdflatex") is None or shutil.which("latexmk") is None:
+def lecture_build(tmp_path_factory):
+    if shutil.which("pdflatex") is None:
         pytest.fail("TeX Live is missing: run `make setup` (make test installs it)")
     out = tmp_path_factory.mktemp("lecture")
     proc = run_cli("build", "lecture", "--pdf", "--out", out, cwd=out)
     assert proc.returncode == 0, proc.stderr
-    return out
+    return out, proc.stdout
+
+
+@pytest.fixture(scope="module")
+def lecture(lecture_build):
+    return lecture_build[0]
+
+
+def test_first_build_compiles_the_deck_in_one_pass(lecture_build):
+    out, stdout = lecture_build
+    # The deck's auxiliary files were predicted; the solutions' labels and longtable widths need a second pass.
+    assert f"wrote {out / 'lecture.pdf'} (1 pdflatex pass)" in stdout
+    assert f"wrote {out / 'lecture-solutions.pdf'} (2 pdflatex passes)" in stdout
+
+
+def test_footer_counts_every_frame(lecture):
+    frames = len(re.findall(r"\\begin\{frame\}", (lecture / "lecture.tex").read_text()))
+    pages = subprocess.run(["pdftotext", str(lecture / "lecture.pdf"), "-"], check=True, capture_output=True,
+                           text=True).stdout.split("\f")[:-1]
+    assert len(pages) == frames > 80
+    for number, page in enumerate(pages, start=1):
+        assert re.search(rf"\b{number} / {frames}\b", page), number
+    contents = pages[1]
+    assert "Contents" in contents and "Forecasting a temperature" in contents and "Classifying a 5 × 5 image" in contents
+
+
+def test_rebuild_is_one_pass_per_document_and_the_same_bytes(lecture_build):
+    out, _ = lecture_build
+    before = {name: (out / name).read_bytes() for name in ("lecture.pdf", "lecture-solutions.pdf")}
+    proc = run_cli("build", "lecture", "--pdf", "--out", out, cwd=out)
+    assert proc.returncode == 0, proc.stderr
+    assert f"wrote {out / 'lecture.pdf'} (1 pdflatex pass)" in proc.stdout
+    assert f"wrote {out / 'lecture-solutions.pdf'} (1 pdflatex pass)" in proc.stdout
+    assert {name: (out / name).read_bytes() for name in before} == before
 
 
 @pytest.mark.parametrize("name", ["lecture", "lecture-solutions"])

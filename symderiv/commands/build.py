@@ -27,7 +27,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--solutions", action="store_true", help="write the solution document")
     parser.add_argument("--questions", action="store_true", help="write the question-only document")
     parser.add_argument("--reveal", action="store_true", help="uncover each derivation line by line on the slides")
-    parser.add_argument("--pdf", action="store_true", help="compile the .tex files with latexmk + pdflatex")
+    parser.add_argument("--pdf", action="store_true",
+                        help="compile the .tex files with pdflatex, side by side (one process per document and core)")
     parser.add_argument("--out", default="output", metavar="DIR", help="output directory (default: output)")
     parser.add_argument("--templates", default=None, metavar="DIR",
                         help="a directory of templates searched before the built-in ones")
@@ -47,7 +48,7 @@ def run(args) -> int:
     from symderiv.errors import UsageError, warn
     from symderiv.lints import lint_derivation
     from symderiv.render import Options, render
-    from symderiv.render.compile import compile_pdf, write_atomic
+    from symderiv.render.compile import LatexError, compile_pdfs, write_atomic
     from symderiv.render.escape import missing_glyphs
     from symderiv.spec.load import builtin_names, printed_text
     from symderiv.verify import verify
@@ -85,7 +86,11 @@ def run(args) -> int:
         write_atomic(path, text)
         print(f"wrote {path}")
     if args.pdf:
-        for path, _ in documents:
-            compile_pdf(path)
-            print(f"wrote {path.with_suffix('.pdf')}")
+        results = compile_pdfs([path for path, _ in documents])
+        for result in results:
+            if result.error is None:
+                print(result.summary())
+        failed = [str(result.error) for result in results if result.error is not None]
+        if failed:
+            raise LatexError("\n".join(failed))
     return 0

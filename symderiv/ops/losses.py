@@ -125,7 +125,7 @@ LOSS_OPS: dict[str, Op] = {
                          r"-\frac{{1}}{{K}}\sum_k \left[{1}_k \log {0}_k + (1 - {1}_k) \log(1 - {0}_k)\right]",
                          "bce_mean", "bce_mean_grad", "−{1/K}Σ ({1} log {0} + (1 − {1}) log(1 − {0}))"),
     "half_sse": _loss_op(_half_squared_error, r"\frac{{1}}{{2}} \sum_k ({0}_k - {1}_k)^2", "half_sse",
-                         "half_sse_grad", "½Σ ({0} − {1})²"),
+                         "half_sse_grad", "(1/2)Σ ({0} − {1})²"),
     "half_sse_grad": Op(lambda p, t: tensors.elementwise(lambda a, b: a - b, p, t), "{0} - {1}", lambda p, t: p - t,
                         (), "loss-gradient", "{0} − {1}"),
     "mse_grad": Op(lambda p, t: _squared_error_grad(p, t, True), r"\frac{{2}}{{K}} \left({0} - {1}\right)",

@@ -4,8 +4,10 @@ Modules, in the order the data flows: ``latexnum`` (numbers and matrices as LaTe
 ``symderiv.display``), ``substitute`` (formula and substituted lines of a step), ``viewmodel``
 (everything a document shows, as plain data), ``figures*`` (TikZ from the example's numbers),
 ``layout`` (frames), ``env`` (the Jinja environment), ``documents`` (the .tex texts), ``compile``
-(atomic files and latexmk). ``escape`` keeps user text literal throughout, with ``glyphs`` for
-characters outside ASCII.
+(atomic files, and PDFs side by side) with ``latexrun`` (pdflatex passes until the auxiliary files
+settle), ``latexcache`` (those files kept between builds), ``beamer_aux`` (their prediction for a
+deck's first build) and ``latexformat`` (the precompiled preamble). ``escape`` keeps user text
+literal throughout, with ``glyphs`` for characters outside ASCII.
 
 ``Options`` and ``render`` are loaded on first use, so the spec stage can check notation with
 ``escape`` without importing Jinja2 and the rest of the renderer.

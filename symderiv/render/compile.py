@@ -1,9 +1,14 @@
-"""Files in place and PDFs from them: atomic writes, latexmk + pdflatex with shell escape off.
+"""Files in place and PDFs from them: atomic writes, and pdflatex (shell escape off) for several documents at once.
 
 A document is written to a temporary file next to its target and renamed over it, so a reader
-never sees half a file. A PDF is compiled in a private temporary directory and only a PDF that
-compiled without error is moved into place: a failed run leaves the earlier good PDF untouched
-and reports the error lines of the LaTeX log (the full log is kept beside the output).
+never sees half a file. The documents of one build are compiled side by side, one pdflatex
+process per document and at most one per core (a :class:`concurrent.futures.ThreadPoolExecutor`
+whose threads each wait on their document's pdflatex). Each document starts from the auxiliary
+files of its previous build (:mod:`symderiv.render.latexcache`) or, on its first build, from
+their prediction (:mod:`symderiv.render.beamer_aux`), and pdflatex runs until they settle
+(:mod:`symderiv.render.latexrun`): usually one pass. Only a PDF that compiled without error is
+moved into place: a failed document leaves its earlier PDF untouched and reports the error lines
+of its own log (the full log is kept beside its .tex), while the other documents are still built.
 """
 
 from __future__ import annotations
@@ -11,21 +16,41 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from symderiv.errors import SymderivError
+from symderiv.render import beamer_aux, latexcache, latexformat
+from symderiv.render.latexrun import run_until_settled
 
-#: pdflatex without \write18 (not even the restricted list), no interaction, stop at the first error.
-PDFLATEX = "pdflatex -no-shell-escape -interaction=nonstopmode -halt-on-error -file-line-error %O %S"
 #: How many log lines an error report shows.
 ERROR_CONTEXT = 6
-TIMEOUT_SECONDS = 300
 
 
 class LatexError(SymderivError):
     """pdflatex stopped with an error; the message holds the relevant lines of the log."""
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """The outcome for one document: its PDF and pdflatex pass count, or its error."""
+
+    tex: Path
+    passes: int
+    error: LatexError | None = None
+    settled: bool = True          # False: the auxiliary files still changed after the last pass allowed
+    start: str = "nothing"        # what the first pass started from: "cache", "prediction" or "nothing"
+
+    @property
+    def pdf(self) -> Path:
+        return self.tex.with_suffix(".pdf")
+
+    def summary(self) -> str:
+        """``wrote output/lecture.pdf (1 pdflatex pass)``."""
+        note = "" if self.settled else "; its cross-references may still be off"
+        return f"wrote {self.pdf} ({self.passes} pdflatex pass{'' if self.passes == 1 else 'es'}{note})"
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -48,55 +73,79 @@ def _umask() -> int:
     return mask
 
 
-def _environment() -> dict:
-    env = dict(os.environ)
-    env.update({
-        "openout_any": "p",           # TeX may write only below the build directory
-        "openin_any": "p",            # ... and may not read dot files or files above it
-        "shell_escape": "f",
-        "SOURCE_DATE_EPOCH": "0",     # reproducible PDF dates and IDs
-        "FORCE_SOURCE_DATE": "1",
-        "max_print_line": "1000",     # long log lines unbroken, so errors and box warnings parse
-    })
-    return env
+def available_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
-def compile_pdf(tex_path: Path) -> Path:
-    """Compile ``tex_path`` to a PDF beside it; raises :class:`LatexError` with the log's error lines."""
-    if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
-        raise SymderivError("latexmk and pdflatex are needed for --pdf (run `make setup`, "
-                            "or install TeX Live: texlive-latex-extra, texlive-pictures, latexmk)")
-    tex_path = Path(tex_path).resolve()
-    target = tex_path.with_suffix(".pdf")
-    with tempfile.TemporaryDirectory(prefix="symderiv-latex-") as build:
-        work = Path(build)
-        shutil.copyfile(tex_path, work / tex_path.name)
-        cmd = ["latexmk", "-norc", "-pdf", f"-pdflatex={PDFLATEX}", "-silent", tex_path.name]
-        try:
-            proc = subprocess.run(cmd, cwd=work, env=_environment(), capture_output=True, text=True,
-                                  timeout=TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise LatexError(f"pdflatex did not finish {tex_path.name} within {TIMEOUT_SECONDS} s") from None
-        log_path = work / tex_path.with_suffix(".log").name
-        log = log_path.read_text(encoding="latin-1") if log_path.exists() else ""
-        pdf = work / target.name
-        if proc.returncode != 0 or not pdf.exists() or error_lines(log):
-            kept = tex_path.with_suffix(".log")
-            write_atomic(kept, log or proc.stdout + proc.stderr)
-            lines = error_lines(log) or (proc.stdout + proc.stderr).strip().splitlines()[-ERROR_CONTEXT:]
-            raise LatexError(f"LaTeX failed on {tex_path.name} (full log: {kept}; "
-                             f"an earlier PDF, if any, is unchanged):\n  " + "\n  ".join(lines))
-        shutil.copyfile(log_path, tex_path.with_suffix(".log"))
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        try:
-            shutil.copyfile(pdf, tmp)
-            os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    return target
+def compile_pdfs(tex_paths, jobs: int | None = None) -> list[Compiled]:
+    """Compile each ``.tex`` to a PDF beside it, side by side; one :class:`Compiled` per path, in order.
+
+    At most ``jobs`` documents (default: the number of cores) compile at a time, the largest
+    first. A LaTeX error in one document is reported in its :class:`Compiled` and does not stop
+    the others.
+    """
+    if shutil.which("pdflatex") is None:
+        raise SymderivError("pdflatex is needed for --pdf (run `make setup`, or install TeX Live: "
+                            "texlive-latex-extra, texlive-pictures)")
+    paths = [Path(p) for p in tex_paths]
+    if not paths:
+        return []
+    workers = max(1, min(len(paths), jobs or available_cores()))
+    largest_first = sorted(range(len(paths)), key=lambda i: -paths[i].stat().st_size)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pdflatex") as pool:
+        futures = {i: pool.submit(_compile_one, paths[i]) for i in largest_first}
+        return [futures[i].result() for i in range(len(paths))]
+
+
+def _compile_one(given: Path) -> Compiled:
+    """One document, start to end, in its own build directory (run by a worker thread of the pool)."""
+    tex = given.resolve()
+    work = latexcache.new_workdir(tex)
+    try:
+        start = _prepare(tex, work)
+        fmt = latexformat.link_format(tex, work)
+        run = run_until_settled(work, tex.name, fmt)
+        passes = run.count
+        if not run.ok and (start != "nothing" or fmt):
+            # Stale or mispredicted auxiliary files, or the format, can themselves break a pass:
+            # try once from nothing, without a format.
+            shutil.rmtree(work)
+            work.mkdir()
+            start = _prepare(tex, work, carry=False)
+            run = run_until_settled(work, tex.name)
+            passes += run.count
+        log_path = work / f"{tex.stem}.log"
+        if not run.ok:
+            kept = given.with_suffix(".log")
+            write_atomic(kept, run.log or run.output)
+            lines = error_lines(run.log) or run.output.strip().splitlines()[-ERROR_CONTEXT:]
+            error = LatexError(f"LaTeX failed on {tex.name} (full log: {kept}; "
+                               f"an earlier PDF, if any, is unchanged):\n  " + "\n  ".join(lines))
+            return Compiled(given, passes, error, start=start)
+        os.replace(log_path, tex.with_suffix(".log"))
+        os.replace(work / f"{tex.stem}.pdf", tex.with_suffix(".pdf"))
+        latexcache.store(tex, work)
+        return Compiled(given, passes, settled=run.settled, start=start)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _prepare(tex: Path, work: Path, carry: bool = True) -> str:
+    """Put the source in ``work`` with the best available auxiliary files; say which."""
+    shutil.copyfile(tex, work / tex.name)
+    if carry and latexcache.restore(tex, work):
+        return "cache"
+    if carry:
+        predicted = beamer_aux.predict(tex.read_text(encoding="utf-8"))
+        if predicted is not None:
+            for suffix, text in predicted.items():
+                (work / f"{tex.stem}{suffix}").write_text(text, encoding="utf-8")
+            return "prediction"
+    return "nothing"
 
 
 _ERROR_START = re.compile(r"^(! |.+:\d+: )")
