@@ -115,11 +115,15 @@ def saturation(derivation) -> list[Lint]:
             continue
         pre = derivation[step.inputs[0]]
         act = op.source
+        gate = _gate_of(derivation, pre)
         for index in np.ndindex(step.shape):
             factor = step.value[index]
             if float(factor.approx) < SATURATED_SHARE * top:
+                if gate is not None and gate.role == "forget gate" and float(gate.value[index].approx) > 0.5:
+                    continue            # a forget gate near 1 keeps the memory: that is its job, not a fault
                 name = _element(pre, index)
-                found.append(f"{act}'({name}) {_num(factor)} where {name} {_num(pre.value[index], 3)}")
+                what = f" (the {gate.role} {_element(gate, index)})" if gate is not None else ""
+                found.append(f"{act}'({name}) {_num(factor)} where {name} {_num(pre.value[index], 3)}{what}")
                 if step.name not in steps:
                     steps.append(step.name)
     if not found:
@@ -130,6 +134,14 @@ def saturation(derivation) -> list[Lint]:
     return [Lint("saturation",
                  f"Saturated activation: {_join(found)}. Every gradient through these units is multiplied by "
                  f"that factor and practically vanishes{tail}.", tuple(steps))]
+
+
+def _gate_of(derivation, pre):
+    """The gate of a gated cell (LSTM, GRU) that this pre-activation feeds, or None."""
+    for step in derivation.of_kind(Kind.FORWARD):
+        if step.inputs == (pre.name,) and step.role.endswith("gate"):
+            return step
+    return None
 
 
 def _max_num(step):

@@ -131,3 +131,14 @@ def test_derive_reports_lints():
     assert [l["name"] for l in data["lints"]] == ["saturation", "scale-mismatch"]
     out = run_cli("derive", "cnn-image", "--no-fd", check=True).stdout
     assert "note [dead-relu]:" in out and "note [pooling-tie]:" in out
+
+
+def test_a_saturated_gate_is_noted_but_a_forget_gate_near_one_is_not():
+    """LSTM with W_f = 9 (the forget gate stays near 1: it keeps the memory) and W_i = −9 (the input gate
+    is shut: σ′(−9) = e^9/(1 + e^9)² ≈ 1.234e-4 < 1 % of σ′'s largest value 1/4)."""
+    text = builtin_text("lstm-sequence").replace("W_f = [[0.5]]", "W_f = [[9]]").replace("W_i = [[0.4]]",
+                                                                                        "W_i = [[-9]]")
+    lints = {lint.name: lint for lint in lint_derivation(derive_text(text))}
+    message = lints["saturation"].message
+    assert "sigmoid'(ai_1) ≈ 1.234e-4 where ai_1 = -9 (the input gate i_1)" in message
+    assert "af_" not in message and "forget" not in message
