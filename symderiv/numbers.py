@@ -260,10 +260,23 @@ def _restore(exact, raw, size) -> Num:
     return Num(exact, _CTX.make_mpf(raw), size)
 
 
+#: Bits below the larger term's leading bit under which a sum has only noise left (CANCELLATION_DIGITS).
+_CANCELLATION_BITS = int(CANCELLATION_DIGITS * 3.3219280948873626)
+
+
 def _cancelled(total, a, b) -> bool:
-    """The sum has lost (almost) all its digits to cancellation: only noise may be left."""
-    largest = max(abs(a), abs(b))
-    return largest != 0 and abs(total) <= largest * _CTX.mpf(10) ** -CANCELLATION_DIGITS
+    """The sum has lost (almost) all its digits to cancellation: only noise may be left. Decided from the
+    binary exponents (exp + bitcount is the position of the leading bit), without mpf arithmetic: this
+    test runs on every inexact addition."""
+    _s, tm, te, tb = total._mpf_
+    _s, am, ae, ab = a._mpf_
+    _s, bm, be, bb = b._mpf_
+    if not (am or bm):
+        return False
+    largest = max(ae + ab if am else -(1 << 62), be + bb if bm else -(1 << 62))
+    if not tm:
+        return True
+    return te + tb <= largest - _CANCELLATION_BITS
 
 
 def _decide_cancelled(total: Num) -> Num:

@@ -27,7 +27,9 @@ ACT = {
     "relu": lambda a, p: anp.where(_above(a), a, 0.0),
     "identity": lambda a, p: a,
     "leaky_relu": lambda a, p: anp.where(_above(a), a, p.get("alpha", 0.01) * a),
-    "elu": lambda a, p: anp.where(_above(a), a, p.get("alpha", 1.0) * (anp.exp(anp.minimum(a, 0)) - 1)),
+    # exp of where(·) not of minimum(a, 0): autograd splits a tie of minimum's arguments, which would halve
+    # the derivative of the branch below at 0 (α/2 instead of α)
+    "elu": lambda a, p: anp.where(_above(a), a, p.get("alpha", 1.0) * (anp.exp(anp.where(_above(a), 0.0, a)) - 1)),
     "softplus": lambda a, p: anp.log(1 + anp.exp(a)),
     "gelu": lambda a, p: 0.5 * a * (1 + _erf(a / anp.sqrt(2.0))),
     "swish": lambda a, p: a / (1 + anp.exp(-a)),

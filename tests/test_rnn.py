@@ -299,3 +299,42 @@ def test_random_lstm_and_gru_agree_with_autograd_numpy_and_fd(text):
     verification = verify(derivation)
     assert verification.passed, (verification.summary(), text)
     _autograd_check(text, {s.name: s.floats for s in derivation.steps if s.kind == "gradient"})
+
+
+def _deep_gated_text(cell: str, steps: int = 6, layers: int = 2, H: int = 3, D: int = 2) -> str:
+    """A deep gated RNN with weights of ±0.1…0.9 in a fixed pattern (no randomness)."""
+    counter = iter(range(10_000))
+    value = lambda: Fraction((next(counter) * 7) % 17 - 8, 10)           # noqa: E731
+    gates = "figo" if cell == "lstm" else "urn"
+    params = {}
+    for layer in range(1, layers + 1):
+        sfx = "" if layer == 1 else f"_{layer}"
+        width = D if layer == 1 else H
+        for g in gates:
+            params[f"W_{g}{sfx}"] = [[value() for _ in range(width)] for _ in range(H)]
+            params[f"U_{g}{sfx}"] = [[value() for _ in range(H)] for _ in range(H)]
+            params[f"b_{g}{sfx}"] = [value() for _ in range(H)]
+        if cell == "lstm":
+            params[f"c0{sfx}"] = [value() for _ in range(H)]
+        params[f"h0{sfx}"] = [value() for _ in range(H)]
+    params["W_hz"] = [[value() for _ in range(H)] for _ in range(2)]
+    params["b_z"] = [value() for _ in range(2)]
+    return rnn_toml(H=H, D=D, T=steps, K=2, layers=layers, activation="tanh", output="last",
+                    output_activation="linear", loss="mse", params=params,
+                    xs=[[value() for _ in range(D)] for _ in range(steps)], ys=[[Fraction(1, 2)] * 2], cell=cell)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_reference_rounding_magnitudes_stay_bounded_through_deep_gated_cells(cell):
+    """The float64 reference carries, per quantity, the scale of its rounding; through gates multiplied
+    over time steps it must grow like the values do, not square at every product (which overflowed to
+    NaN after five LSTM steps and failed a correct derivation)."""
+    from symderiv.verify import reference_for
+    derivation = derive_text(_deep_gated_text(cell))
+    ref = reference_for(derivation)
+    with np.errstate(all="raise"):
+        values = ref.backward(ref.float_parameters())
+    for name, magnitude in ref.magnitudes.items():
+        size = max(1.0, float(np.max(np.abs(values[name]))))
+        assert np.all(np.isfinite(magnitude)) and float(np.max(magnitude)) <= 1e4 * size, name
+    assert verify(derivation).passed

@@ -164,9 +164,10 @@ def pattern_of(expr: sympy.Expr, symbol: str) -> str:
 
 
 # -- values -----------------------------------------------------------------------------------------
-def num_function(expr: sympy.Expr, stable: sympy.Expr | None = None):
+def num_function(expr: sympy.Expr, stable: sympy.Expr | None = None, certain: bool = True):
     """A function Num → Num computing ``expr`` at the argument: the exact form while short, the value
-    from ``stable`` where given (else at rising precision until it is certain)."""
+    from ``stable`` where given, else at rising precision until it is certain (``certain=False`` for a
+    well-conditioned built-in function such as tanh, whose mpmath value is right as computed)."""
     expr = sympy.sympify(expr)
     if expr.has(sympy.Piecewise) and not isinstance(expr, sympy.Piecewise):
         expr = sympy.piecewise_fold(expr)       # branches on top: each is chosen by its condition on a Num
@@ -187,7 +188,7 @@ def num_function(expr: sympy.Expr, stable: sympy.Expr | None = None):
     else:
         exact = sympy.lambdify(A, expr, modules="sympy")
     approx = sympy.lambdify(A, stable if stable is not None else expr, modules=[_MP, "mpmath"])
-    if stable is None:
+    if stable is None and certain:
         approx = _certain(approx)
     return lambda x: apply(exact, approx, x)
 
@@ -238,7 +239,8 @@ def _condition(cond):
 # -- operations -------------------------------------------------------------------------------------
 def _ops_of(name: str, bound: BoundActivation) -> dict:
     act = bound.activation
-    forward = num_function(bound.formula)
+    # a built-in activation is well conditioned (tanh, σ, softplus); a user's formula may cancel (a − tanh a)
+    forward = num_function(bound.formula, certain=act.name == "formula")
     # values of the derivative as the slides write it (σ(a)(1 − σ(a))), so exact forms read the same
     written = bound.teaching_derivative.replace(F, lambda arg: bound.formula.xreplace({A: arg}))
     derivative = num_function(written, act.stable.xreplace(bound.subs) if act.stable is not None else None)

@@ -1,8 +1,8 @@
 """Float64 LSTM and GRU cells through time, forward and backward, written from their equations.
 
-Each value travels with its magnitude (:class:`T`: the same computation on absolute values, an upper
-bound on the size of the terms it adds up), so that verification can allow float64's rounding of an exact
-zero. Backpropagation through time is written out per cell, from the textbook equations, independently of
+Each value travels with its magnitude (:class:`T`: the scale of the rounding it carries, propagated to
+first order: sums add magnitudes, a product x·y takes |x| m(y) + m(x) |y|, an elementwise f takes
+|f(a)| + |f'(a)| m(a)), so that verification can allow float64's rounding of an exact zero. Backpropagation through time is written out per cell, from the textbook equations, independently of
 the derivation's steps:
 
 LSTM  f, i, o = σ(a^f, a^i, a^o), g = tanh(a^g), c = f ⊙ c_prev + i ⊙ g, h = o ⊙ tanh(c);
@@ -37,7 +37,9 @@ class T:
         return T(self.v - other.v, self.m + other.m)
 
     def __mul__(self, other: "T") -> "T":
-        return T(self.v * other.v, self.m * other.m)
+        # first-order propagation of rounding: err(xy) ≈ |x| err(y) + |y| err(x). The product of the two
+        # magnitudes would square them at every gate and overflow within a few time steps.
+        return T(self.v * other.v, np.abs(self.v) * other.m + self.m * np.abs(other.v))
 
 
 def mv(W: np.ndarray, x: T) -> T:
@@ -49,28 +51,30 @@ def mv_t(W: np.ndarray, g: T) -> T:
 
 
 def outer(g: T, x: T) -> T:
-    return T(np.einsum("...i,...j->...ij", g.v, x.v), np.einsum("...i,...j->...ij", g.m, x.m))
+    return T(np.einsum("...i,...j->...ij", g.v, x.v),
+             np.einsum("...i,...j->...ij", np.abs(g.v), x.m) + np.einsum("...i,...j->...ij", g.m, np.abs(x.v)))
 
 
+# An elementwise f passes its argument's rounding on scaled by |f'|: magnitude |f(a)| + |f'(a)| m(a).
 def sigmoid(a: T) -> T:
     s = 0.5 * (1.0 + np.tanh(0.5 * a.v))
-    return T(s, s + 0.25 * a.m)
+    return T(s, s + s * (1.0 - s) * a.m)
 
 
 def sigmoid_prime(a: T) -> T:
     s = 0.5 * (1.0 + np.tanh(0.5 * a.v))
     local = s * (1.0 - s)
-    return T(local, local + a.m)
+    return T(local, local + local * np.abs(1.0 - 2.0 * s) * a.m)       # (σ(1−σ))' = σ(1−σ)(1−2σ)
 
 
 def tanh(a: T) -> T:
     t = np.tanh(a.v)
-    return T(t, np.abs(t) + a.m)
+    return T(t, np.abs(t) + (1.0 - t * t) * a.m)
 
 
 def tanh_prime(a: T) -> T:
     local = 1.0 / np.cosh(a.v) ** 2
-    return T(local, local + a.m)
+    return T(local, local + 2.0 * np.abs(np.tanh(a.v)) * local * a.m)   # (1−tanh²)' = −2 tanh (1−tanh²)
 
 
 def one_minus(u: T) -> T:
