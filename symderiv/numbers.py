@@ -23,6 +23,7 @@ from fractions import Fraction
 
 import mpmath
 import sympy
+from mpmath.libmp import mpf_add as _mpf_add, mpf_mul as _mpf_mul
 
 #: Digits carried by every approximate value; displays use at most 30 of them.
 WORKING_DPS = 60
@@ -34,6 +35,21 @@ MAX_RATIONAL_DIGITS = 120
 _CTX = mpmath.mp.clone()
 _CTX.dps = WORKING_DPS
 _mpf = _CTX.mpf
+# mpf arithmetic without the operator wrappers, for the hot paths (inexact sums and products); the
+# precision list is the context's own, so workdps still applies.
+_MPF_CLASS, _MPF_NEW, _PREC_ROUNDING = _mpf(0)._ctxdata
+
+
+def _fadd(x, y):
+    v = _MPF_NEW(_MPF_CLASS)
+    v._mpf_ = _mpf_add(x._mpf_, y._mpf_, _PREC_ROUNDING[0], _PREC_ROUNDING[1])
+    return v
+
+
+def _fmul(x, y):
+    v = _MPF_NEW(_MPF_CLASS)
+    v._mpf_ = _mpf_mul(x._mpf_, y._mpf_, _PREC_ROUNDING[0], _PREC_ROUNDING[1])
+    return v
 
 #: A sum smaller than its largest term times 10**-CANCELLATION_DIGITS has only noise left in its digits.
 CANCELLATION_DIGITS = WORKING_DPS - 8
@@ -117,7 +133,13 @@ class Num:
         return _keep_if_short(exact, approx, self.size + other.size + 1, recipe)
 
     def __add__(self, other):
-        other = _as_num(other)
+        if type(other) is not Num:
+            other = _as_num(other)
+        if self.exact is None and other.exact is None:
+            # the common case deep in a network (past the first tanh nothing is exact): no SymPy at all
+            approx = _fadd(self.approx, other.approx)
+            total = Num(None, approx, 0, ("add", self, other))
+            return _decide_cancelled(total) if _cancelled(approx, self.approx, other.approx) else total
         if self.is_zero:
             return other
         if other.is_zero:
@@ -144,7 +166,10 @@ class Num:
         return _as_num(other) + (-self)
 
     def __mul__(self, other):
-        other = _as_num(other)
+        if type(other) is not Num:
+            other = _as_num(other)
+        if self.exact is None and other.exact is None:
+            return Num(None, _fmul(self.approx, other.approx), 0, ("mul", self, other))
         if self.is_zero or other.is_zero:
             return ZERO
         if self.exact is not None and _is_int(self.exact, 1):

@@ -166,6 +166,10 @@ class Contribution(NamedTuple):
     chain: tuple[str, ...]
 
 
+#: Each field's default (a step recorded under Builder.defaults takes these where it kept the default).
+_FIELD_DEFAULTS = {name: field.default for name, field in Step.__dataclass_fields__.items()}
+
+
 class Builder:
     """Records steps in order; computes each value through the operation table."""
 
@@ -265,7 +269,10 @@ class Builder:
 
     def _record(self, step: Step) -> Step:
         if self.defaults:
-            step = replace(step, **{k: v for k, v in self.defaults.items() if getattr(step, k) == Step.__dataclass_fields__[k].default})
+            changes = {k: v for k, v in self.defaults.items()
+                       if getattr(step, k) == _FIELD_DEFAULTS[k] and v != _FIELD_DEFAULTS[k]}
+            if changes:           # replace() copies the step: only when a default actually changes it
+                step = replace(step, **changes)
         if step.name in self._index:
             raise ValueError(f"duplicate step name {step.name!r}")
         self._steps.append(step)

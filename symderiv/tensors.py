@@ -74,9 +74,13 @@ def dot(vector_a, vector_b) -> Num:
     """Sum of products in index order, skipping exact zeros (one-hot inputs stay cheap)."""
     total = ZERO
     for a, b in zip(vector_a, vector_b):
-        if a.is_zero or b.is_zero:
+        if a.exact is None and b.exact is None:       # neither can be an exact zero: no test needed
+            product = a * b
+        elif a.is_zero or b.is_zero:
             continue
-        total = total + a * b
+        else:
+            product = a * b
+        total = product if total is ZERO else total + product
     return total
 
 

@@ -200,6 +200,7 @@ def verify(derivation: Derivation, finite_differences: bool = True) -> Verificat
     loss = float(values["L"])
     unchecked, beyond, compared = [], [], []
     magnitudes = getattr(ref, "magnitudes", {})
+    pairs = []
     for step in derivation.steps:
         if step.kind not in CHECKED_KINDS:
             continue
@@ -207,18 +208,21 @@ def verify(derivation: Derivation, finite_differences: bool = True) -> Verificat
             unchecked.append(step.name)
             continue
         exact = tensors.to_float_array(step.value)
-        numpy_value = np.asarray(values[step.name], dtype=float).reshape(exact.shape) \
-            if np.size(values[step.name]) == exact.size else np.asarray(values[step.name], dtype=float)
-        overflows = not np.all(np.isfinite(exact)) or not np.all(np.isfinite(numpy_value))
-        if overflows and _holds_beyond(step):
+        numpy_value = np.asarray(values[step.name], dtype=float)
+        if numpy_value.size == exact.size:
+            numpy_value = numpy_value.reshape(exact.shape)
+        pairs.append((step, exact, numpy_value))
+    finite = _each_finite([e for _s, e, _n in pairs], [n for _s, _e, n in pairs])
+    for (step, exact, numpy_value), is_finite in zip(pairs, finite):
+        if not is_finite and _holds_beyond(step):
             # float64 overflows where the derivation does not: an intermediate is reported as beyond float64;
             # the loss or a parameter's gradient cannot be verified at all (bad input: scale it down)
             if step.kind in (Kind.GRADIENT, Kind.LOSS) and (step.name == "L" or step.kind == Kind.GRADIENT):
                 _refuse(step)
             beyond.append(step.name)
             continue
-        compared.append((step, exact, numpy_value, magnitudes.get(step.name)))
-    results = compare_all([(e, n, m) for _s, e, n, m in compared])
+        compared.append((step, exact, numpy_value, magnitudes.get(step.name), is_finite))
+    results = compare_all([(e, n, m) for _s, e, n, m, _f in compared], [f for *_r, f in compared])
     fds, probed = {}, 0
     if finite_differences:
         gradients = [step for step, *_ in compared if step.kind == Kind.GRADIENT]
@@ -236,7 +240,7 @@ def verify(derivation: Derivation, finite_differences: bool = True) -> Verificat
                     fds[step.name] = found[step.parameter or step.name[len("dL/d"):]]
                     probed += int(np.sum(~np.isnan(fds[step.name])))
     checks = []
-    for (step, exact, numpy_value, _m), (worst_rel, ok, worst, rel) in zip(compared, results):
+    for (step, exact, numpy_value, _m, _f), (worst_rel, ok, worst, rel) in zip(compared, results):
         fd = fd_rel = fd_rels = None
         fd_ok = True
         if step.name in fds:
@@ -258,42 +262,69 @@ def verify(derivation: Derivation, finite_differences: bool = True) -> Verificat
                         tuple(beyond))
 
 
-def compare_all(items: list) -> list:
+def _each_finite(exacts: list, numpys: list) -> list[bool]:
+    """Per pair: every entry of both arrays finite (one isfinite over all the entries laid end to end)."""
+    if not exacts:
+        return []
+    arrays = [a.reshape(-1) for pair in zip(exacts, numpys) for a in pair]
+    sizes = np.array([a.size for a in arrays])
+    good = np.isfinite(np.concatenate(arrays))
+    bad_before = np.concatenate([[0], np.cumsum(~good)])          # non-finite entries before each position
+    ends = np.cumsum(sizes)
+    bad = bad_before[ends] - bad_before[ends - sizes]
+    return [not (bad[2 * k] or bad[2 * k + 1]) for k in range(len(exacts))]
+
+
+def compare_all(items: list, finite: list[bool] | None = None) -> list:
     """:func:`compare` of every (exact, numpy, magnitude) at once: the entries laid end to end, one pass of
     NumPy operations, the results cut back per item. Items whose shapes differ or that are not finite
-    are compared one by one."""
-    simple = [k for k, (e, n, _m) in enumerate(items)
-              if e.shape == n.shape and np.all(np.isfinite(e)) and np.all(np.isfinite(n))]
+    are compared one by one. ``finite`` (per item, from :func:`_each_finite`) saves finding it again."""
+    if finite is None:
+        finite = _each_finite([e for e, _n, _m in items], [n for _e, n, _m in items])
+    simple = [k for k, (e, n, _m) in enumerate(items) if finite[k] and e.shape == n.shape]
     out: list = [None] * len(items)
     for k in sorted(set(range(len(items))) - set(simple)):
         out[k] = compare(*items[k])
     if not simple:
         return out
-    sizes = [items[k][0].size for k in simple]
+    sizes = np.array([items[k][0].size for k in simple])
     exact = np.concatenate([items[k][0].reshape(-1) for k in simple])
     ref = np.concatenate([items[k][1].reshape(-1) for k in simple])
-    size = np.concatenate([np.broadcast_to(np.asarray(0.0 if items[k][2] is None else items[k][2], dtype=float),
-                                           items[k][0].shape).reshape(-1) for k in simple])
-    starts = np.cumsum([0] + sizes[:-1])
-    nonempty = np.array(sizes) > 0
+    size = np.concatenate([_entries(items[k][2], items[k][0].shape) for k in simple])
+    starts = np.cumsum(sizes) - sizes
+    segment = np.repeat(np.arange(len(simple)), sizes)          # which item each entry belongs to
     scale = np.zeros(len(simple))
-    if np.any(nonempty):
-        scale[nonempty] = np.maximum.reduceat(np.abs(exact), starts[nonempty])
-    scale_entry = np.repeat(scale, sizes)
+    np.maximum.at(scale, segment, np.abs(exact))
     diff = np.abs(exact - ref)
-    allowed = NUMPY_RTOL * np.maximum(np.abs(exact), np.abs(ref)) + NUMPY_SCALE_TOL * scale_entry \
-        + NUMPY_SCALE_TOL * size
-    r = rel_diff(exact, ref)
     noise = NUMPY_SCALE_TOL * size
+    allowed = NUMPY_RTOL * np.maximum(np.abs(exact), np.abs(ref)) + NUMPY_SCALE_TOL * scale[segment] + noise
+    r = rel_diff(exact, ref)
+    # within rounding noise of its terms, a value's difference is measured against their size
     against_size = np.divide(diff, size, out=np.zeros_like(diff), where=size > 0)
     r = np.where((diff <= noise) & (size > 0), np.minimum(r, against_size), r)
-    ok = diff <= allowed
-    for k, start, n in zip(simple, starts, sizes):
+    failing = np.zeros(len(simple), dtype=int)
+    np.add.at(failing, segment, ~(diff <= allowed))
+    worst_rel = np.zeros(len(simple))
+    np.maximum.at(worst_rel, segment, r)
+    # the first entry of each item where its largest difference is reached (argmax per item)
+    order = np.lexsort((np.arange(r.size), -r, segment))
+    first = np.searchsorted(segment[order], np.arange(len(simple)))
+    for j, (k, start, n) in enumerate(zip(simple, starts, sizes)):
         shape = items[k][0].shape
         part = r[start:start + n].reshape(shape)
-        worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(part)), shape)) if part.ndim and n else ()
-        out[k] = (float(np.max(part)) if n else 0.0, bool(np.all(ok[start:start + n])), worst, part)
+        worst = tuple(int(i) for i in np.unravel_index(int(order[first[j]] - start), shape)) if part.ndim and n else ()
+        out[k] = (float(worst_rel[j]), not failing[j], worst, part)
     return out
+
+
+def _entries(magnitude, shape: tuple) -> np.ndarray:
+    """A step's magnitude (None, a scalar or an array) as one number per entry, row-major."""
+    if magnitude is None:
+        return np.zeros(int(np.prod(shape)) if shape else 1)
+    magnitude = np.asarray(magnitude, dtype=float)
+    if magnitude.shape != shape:
+        magnitude = np.broadcast_to(magnitude, shape)
+    return magnitude.reshape(-1)
 
 
 def probe_indices(shape: tuple[int, ...], limit: int = FD_MAX_ELEMENTS) -> list[tuple]:

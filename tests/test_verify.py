@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+import numpy as np
 import pytest
 
 from symderiv import derive
@@ -83,3 +84,34 @@ def test_a_loss_beyond_float64_is_refused(tmp_path):
     assert proc.stderr.strip() == ("symderiv: error: L reaches about 1e399: values beyond 1e150 cannot be "
                                    "verified by the independent float64 check (their products overflow); "
                                    "scale the example's numbers down")
+
+
+def test_compare_all_matches_compare_item_by_item():
+    """The all-at-once comparison (entries laid end to end) decides exactly as comparing each step alone:
+    worst difference, verdict, worst index, per-entry differences; with and without magnitudes, exact zeros
+    against float noise, scalars and non-finite items."""
+    from symderiv.verify import compare, compare_all
+    rng = np.random.default_rng(7)
+    items = []
+    for k in range(400):
+        shape = [(), (3,), (2, 3), (1,), (4, 1)][k % 5]
+        exact = rng.normal(size=shape) * 10.0 ** rng.integers(-3, 4)
+        ref = exact * (1 + rng.normal(size=shape) * 10.0 ** rng.integers(-15, -6)) if k % 3 else exact.copy()
+        if k % 7 == 0:
+            ref = ref + 1e-13
+        if k % 11 == 0:
+            exact, ref = exact * 0, exact * 0 + 1e-17 * (k % 2)
+        if k % 37 == 0:
+            ref = np.full_like(ref, np.inf)
+        magnitude = None if k % 2 else np.abs(exact) * 10.0 ** rng.integers(0, 6)
+        items.append((exact, ref, magnitude))
+    together = compare_all(items)
+    verdicts = []
+    for (exact, ref, magnitude), got in zip(items, together):
+        want = compare(exact, ref, magnitude)
+        assert got[1] == want[1] and got[2] == want[2]
+        assert got[0] == pytest.approx(want[0], rel=1e-15) or got[0] == want[0]
+        if want[3] is not None:
+            np.testing.assert_allclose(got[3], want[3], rtol=1e-15)
+        verdicts.append(want[1])
+    assert 0 < sum(verdicts) < len(verdicts)          # both verdicts occur
