@@ -134,6 +134,20 @@ def parse(log: str) -> dict[str, Measured]:
     return out
 
 
+def unnamed_nodes(tikz: str) -> list[str]:
+    """The text of each node TikZ names ``tikz@f@N`` (those given no name), in the order it numbers them."""
+    out = []
+    for m in re.finditer(r"(\\node|\bnode)(\[[^\]]*\])?\s*(\([^)]*\))?\s*(at\s*\([^)]*\))?\s*\{", str(tikz)):
+        if m.group(3) is None:
+            start, depth = m.end(), 1
+            k = start
+            while depth and k < len(tikz):
+                depth += {"{": 1, "}": -1}.get(tikz[k], 0)
+                k += 1
+            out.append(tikz[start:k - 1][:60])
+    return out
+
+
 def main(specs: list[str], keep: str | None = None) -> None:
     """Print each figure's measures; with ``keep``, leave the compiled figures (one page each) there."""
     sys.path.insert(0, str(ROOT))
@@ -148,9 +162,18 @@ def main(specs: list[str], keep: str | None = None) -> None:
             where = Path(keep) / Path(spec).stem
             where.mkdir(parents=True, exist_ok=True)
         for key, m in measure(figs, where).items():
+            texts = unnamed_nodes(str(figs[key].tikz))
+
+            numbers = [int(b.name[7:]) for b in m.nodes if b.name.startswith("tikz@f@")]
+            base = min(numbers, default=1) - 1          # TikZ numbers unnamed nodes across the document
+
+            def named(n: str) -> str:
+                if n.startswith("tikz@f@") and 0 < int(n[7:]) - base <= len(texts):
+                    return f"{n}[{texts[int(n[7:]) - base - 1]}]"
+                return n
             print(f"{spec} {key}: {m.width / PT_PER_MM:.0f} x {m.height / PT_PER_MM:.0f} mm, slide scale "
                   f"{m.scale:.2f}, {len(m.nodes)} nodes, estimate {figs[key].height:.0f} mm; "
-                  f"overlaps: {m.overlaps()[:6]}")
+                  f"overlaps: {[(named(a), named(b)) for a, b in m.overlaps()[:6]]}")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """TikZ figures drawn from an example's own numbers, chosen by the network's shape.
 
-A network unrolled through time (it has a recurrent layer) is drawn by :mod:`figures_rnn`, a
-feed-forward stack by :mod:`figures_cnn`. Each provides ``figures(derivation, digits) -> dict[key,
-Figure]`` (drawn from the layers' records and the steps, never from numbers typed into a template),
-``place(section, items, figures, derivation)`` (where in a section a figure goes) and
-``facts(derivation)`` (sizes and choices for the set-up slide).
+A network unrolled through time is drawn by :mod:`figures_rnn` (an Elman cell) or
+:mod:`figures_gated` (LSTM, GRU); a few dense layers on a vector by :mod:`figures_stack` (units and
+edges); any other feed-forward stack by :mod:`figures_cnn` (maps). Each provides
+``figures(derivation, digits) -> dict[key, Figure]`` (drawn from the layers' records and the steps,
+never from numbers typed into a template), ``place(section, items, figures, derivation)`` (where in a
+section a figure goes) and ``facts(derivation)`` (sizes and choices for the set-up slide). The helpers
+below size what a node holds, so a family can lay a picture out before LaTeX sets it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ def _family(derivation):
     cells = [layer.cell for layer in derivation.layers if isinstance(layer, Recurrent)]
     if cells:
         return importlib.import_module(FAMILIES["gated" if isinstance(cells[0], (LSTMCell, GRUCell)) else "sequence"])
-    return importlib.import_module(FAMILIES["feed-forward"])
+    units = importlib.import_module(FAMILIES["units"])
+    return units if units.drawable(derivation) else importlib.import_module(FAMILIES["feed-forward"])
 
 
 def figures_for(derivation, digits: int) -> dict:
@@ -203,5 +206,6 @@ def figure_height(width: float, height: float, caption: str) -> float:
 FAMILIES = {
     "sequence": "symderiv.render.figures_rnn",
     "gated": "symderiv.render.figures_gated",
+    "units": "symderiv.render.figures_stack",
     "feed-forward": "symderiv.render.figures_cnn",
 }
