@@ -46,6 +46,8 @@ MAX_VECTOR = 8
 WINDOWS_PER_ROW = 6
 MAX_WINDOWS = 12
 CELL_H = 0.5
+#: Height (cm) a figure of stacked channels aims at; their cells get smaller to keep to it.
+MAX_FIGURE_CM = 4.6
 #: Width (cm) of a digit in a cell's \tiny numbers.
 TINY_CHAR_CM = 0.13
 COLOURS = ("orange!45", "cyan!35", "green!35", "magenta!30", "yellow!60", "blue!25", "red!30", "teal!35",
@@ -469,7 +471,7 @@ def _conv_window(d: Derivation, conv: Step) -> tuple[str, tuple[float, float], s
 def _conv_caption(layer: Conv2D, filters: int, channels: int, bias: bool, stride_shown: bool, padded: bool) -> str:
     which = "The first output cell" + (" of every filter" if filters > 1 else "")
     text = f"{which}: the kernel laid on the highlighted window"
-    text += (", channel by channel," if channels > 1 else "") + " multiplied entry by entry and summed"
+    text += (", channel by channel," if channels > 1 else ",") + " multiplied entry by entry and summed"
     text += (" over the channels" if channels > 1 else "") + (", plus the bias." if bias else ".")
     if padded:
         text += " Dashed grey cells are the zero padding."
@@ -492,8 +494,11 @@ def _pool_figure(d: Derivation, pool_step: Step) -> tuple[str, tuple[float, floa
     chosen = [tuple(c) for c in layer.chosen]
     channels = h.shape[0]
     out = [PREAMBLE]
-    w = max(_cell_width(h[c]) for c in range(channels))
-    rows_cm = h.shape[1] * CELL_H
+    cell = min(CELL_H, max(0.32, (MAX_FIGURE_CM - 1.0 * channels) / (channels * h.shape[1])))
+    if _overlapping(layer):
+        cell = CELL_H
+    w = max(_cell_width(h[c], cell) for c in range(channels))
+    rows_cm = h.shape[1] * cell
     maximum = layer.mode == "max"
     if not _overlapping(layer):
         # windows side by side: one grid per channel, each window its own colour, the pooled map beside it
@@ -508,18 +513,18 @@ def _pool_figure(d: Derivation, pool_step: Step) -> tuple[str, tuple[float, floa
                 if maximum and n < len(chosen):
                     bold.add(chosen[n][1:])
             name = f"in-{c}"
-            grid, width = _grid(name, h[c], h.shape[1:], 0.0, fills=fills, bold=bold, w=w, yc=y)
+            grid, width = _grid(name, h[c], h.shape[1:], 0.0, fills=fills, bold=bold, w=w, yc=y, h=cell)
             out += grid
             out.append(_label(name, f"${_math(d, d[layer.input])}$" + (f", channel {c + 1}" if channels > 1 else "")))
             pooled = pool_step.value[c]
             outs = {(i, j): COLOURS[(i * pooled.shape[1] + j) % len(COLOURS)] for i, j in np.ndindex(pooled.shape)}
-            grid, _ = _grid(f"out-{c}", pooled, pooled.shape, width + 1.6, fills=outs, yc=y)
+            grid, _ = _grid(f"out-{c}", pooled, pooled.shape, width + 1.6, fills=outs, yc=y, h=cell)
             out += grid
             out.append(_label(f"out-{c}", f"${_math(d, pool_step)}$"))
             out.append(rf"\draw[->] ($({name}-east)+(0.1,0)$) -- node[op] {{{'max' if maximum else 'mean'}}} "
                        rf"($(out-{c}-west)+(-0.1,0)$);")
             y -= rows_cm + 1.0
-        size = (width + 1.6 + pool_step.value.shape[2] * _cell_width(pool_step.value[0]) + 0.2,
+        size = (width + 1.6 + pool_step.value.shape[2] * _cell_width(pool_step.value[0], cell) + 0.2,
                 channels * (rows_cm + 1.0) - 0.3)
         out.append(r"\end{tikzpicture}")
         kind = ("each window (one colour) passes on its largest cell (thick border)" if maximum
@@ -572,9 +577,11 @@ def _routing(d: Derivation, route: Step) -> tuple[str, tuple[float, float], str]
     channels = g_out.shape[0]
     mask = maps(d[masked.inputs[1]].value) if masked is not None and len(masked.inputs) > 1 else None
     res = maps(masked.value) if mask is not None else None
-    w = max(_cell_width(gi_all), _cell_width(g_out), _cell_width(res) if res is not None else 0.0)
+    rows = max(g_out.shape[1], gi_all.shape[1])
+    h = min(CELL_H, max(0.32, (MAX_FIGURE_CM - 0.8 * channels) / (channels * rows)))
+    w = max(_cell_width(gi_all, h), _cell_width(g_out, h), _cell_width(res, h) if res is not None else 0.0)
     out = [PREAMBLE]
-    y, row_h = 0.0, max(g_out.shape[1], gi_all.shape[1]) * CELL_H
+    y, row_h = 0.0, rows * h
     width = 0.0
     for c in range(channels):
         src_fill, dst_fill = {}, {}
@@ -589,11 +596,11 @@ def _routing(d: Derivation, route: Step) -> tuple[str, tuple[float, float], str]
             elif not maximum and not overlapping:
                 dst_fill.update({(r, s): colour for (_c, r, s) in cells})
         tag = f"-{c}" if channels > 1 else ""
-        cells, gw = _grid(f"gin{tag}", gi_all[c], gi_all.shape[1:], 0.0, fills=src_fill, w=w, yc=y)
+        cells, gw = _grid(f"gin{tag}", gi_all[c], gi_all.shape[1:], 0.0, fills=src_fill, w=w, yc=y, h=h)
         out += cells
         out.append(_label(f"gin{tag}", f"${_math(d, g_in)}$" + (f", channel {c + 1}" if channels > 1 else "")))
         x = gw + 1.5
-        cells, ow = _grid(f"gout{tag}", g_out[c], g_out.shape[1:], x, fills=dst_fill, w=w, yc=y)
+        cells, ow = _grid(f"gout{tag}", g_out[c], g_out.shape[1:], x, fills=dst_fill, w=w, yc=y, h=h)
         out += cells
         out.append(_label(f"gout{tag}", f"${_math(d, route)}$"))
         out.append(rf"\draw[->] ($(gin{tag}-east)+(0.1,0)$) -- node[op] {{route}} ($(gout{tag}-west)+(-0.1,0)$);")
@@ -603,13 +610,13 @@ def _routing(d: Derivation, route: Step) -> tuple[str, tuple[float, float], str]
             x += max(1.9, CHAR_CM * math_width(factor.strip("$")) + 0.5)
             fills = {cell: ("black!12" if mask[c][cell].is_zero else colour) for cell, colour in dst_fill.items()}
             fills.update({(r, s): "black!12" for r, s in np.ndindex(mask[c].shape) if mask[c][r, s].is_zero})
-            cells, rw = _grid(f"res{tag}", res[c], res.shape[1:], x, fills=fills, w=w, yc=y)
+            cells, rw = _grid(f"res{tag}", res[c], res.shape[1:], x, fills=fills, w=w, yc=y, h=h)
             out += cells
             out.append(_label(f"res{tag}", f"${_math(d, masked)}$"))
             out.append(rf"\draw[->] ($(gout{tag}-east)+(0.1,0)$) -- node[op] {{{factor}}} ($(res{tag}-west)+(-0.1,0)$);")
             x += rw
         width = max(width, x)
-        y -= row_h + 1.0
+        y -= row_h + 0.8
     out.append(r"\end{tikzpicture}")
     if maximum:
         caption = ("The gradient routed back: each pooled cell's gradient goes to the cell its window chose "
@@ -634,7 +641,7 @@ def _routing(d: Derivation, route: Step) -> tuple[str, tuple[float, float], str]
     if ties:
         caption += (f" {len(ties)} window(s) had a tie; the first maximum in row-major order receives the "
                     "gradient, as frameworks do.")
-    return "\n".join(out), (width, channels * (row_h + 1.0) - 0.3), caption
+    return "\n".join(out), (width, channels * (row_h + 0.8) - 0.1), caption
 
 
 # -- the figures -------------------------------------------------------------------------------------

@@ -378,7 +378,8 @@ def _output_piece(d: Derivation, u: Unrolled, t: int, mode: str, many: bool, dig
 def factor_piece(value, symbol: str = "", operator: str = r"\times", digits: int = FIGURE_DIGITS) -> Piece:
     """A factor written beside an arrow: ``× 0.96``, or the operator over a bracketed column."""
     if value.size == 1:
-        return math_piece(rf"{operator} {symbol} {compact(value, digits)}")
+        rel = f" {relation(value, digits)}" if symbol else ""
+        return math_piece(rf"{operator} {symbol}{rel} {compact(value, digits)}")
     col = column_piece(value, digits, brackets=True)
     if symbol:
         return lines(math_piece(rf"{operator} {symbol}"), Piece(f"${col.tex}$", col.width, col.height))
