@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from symderiv.layers.recurrent import GRUCell, LSTMCell, Recurrent
+from symderiv.layers.recurrent import LSTMCell, Recurrent
 from symderiv.render import latexnum
+from symderiv.render.escape import check_math
 from symderiv.render.figures import CHAR_CM, FIGURE_DIGITS, Piece, math_width
 from symderiv.render.figures_rnn import Drawing, Path, factor_piece, facts, math_of, unrolled, unrolled_figures
 from symderiv.render.figures_rnn import place as rnn_place
@@ -131,24 +132,28 @@ def _captions(d: Derivation) -> dict:
     cell = rnn.cell
     many = len(unrolled(d).outputs) > 1
     stacked = rnn.levels > 1
+    x, h = (str(check_math(symbol, f"example {d.example['name']}: notation"))
+            for symbol in (rnn.names.n.input, rnn.names.n.hidden))
     if isinstance(cell, LSTMCell):
         what = ("The LSTM unrolled through time. At every step the gates $f$, $i$, $o$ ($\\sigma$) and the "
-                "candidate $g$ ($\\tanh$) are computed from $x_t$ and $h_{t-1}$; the cell state runs along the top, "
-                "$c_t = f_t \\odot c_{t-1} + i_t \\odot g_t$, the hidden state along the bottom, "
-                "$h_t = o_t \\odot \\tanh(c_t)$.")
-        back = ("The backward pass at a glance: the gradient reaching each cell's states ($c$ on top, $h$ below) "
-                "flows right to left. Along the cell-state path it is multiplied only by the forget gate (red); "
-                "through $h$ it also passes every gate.")
+                f"candidate $g$ ($\\tanh$) are computed from ${x}_t$ and ${h}_{{t-1}}$; the cell state runs along the "
+                "top, $c_t = f_t \\odot c_{t-1} + i_t \\odot g_t$, the hidden state along the bottom, "
+                f"${h}_t = o_t \\odot \\tanh(c_t)$.")
+        factor = " Along the cell-state path (top) it is multiplied only by the forget gate (red)."
+        back = ("The backward pass at a glance: the gradient reaching each cell's states ($c$ on top, "
+                f"${h}$ below) flows right to left. Along the cell-state path it is multiplied only by the forget "
+                f"gate (red); through ${h}$ it also passes every gate.")
     else:
-        mix = (r"h_t = u_t \odot h_{t-1} + (1 - u_t) \odot n_t" if cell.form == "interpolate"
-               else r"h_t = (1 - u_t) \odot h_{t-1} + u_t \odot n_t")
-        reset = (r"$n_t = \tanh(W_n x_t + U_n (r_t \odot h_{t-1}) + b_n)$" if cell.reset == "before" else
-                 r"$n_t = \tanh(W_n x_t + b_n + r_t \odot (U_n h_{t-1} + b_{hn}))$")
+        mix = (rf"{h}_t = u_t \odot {h}_{{t-1}} + (1 - u_t) \odot n_t" if cell.form == "interpolate"
+               else rf"{h}_t = (1 - u_t) \odot {h}_{{t-1}} + u_t \odot n_t")
+        reset = (rf"$n_t = \tanh(W_n {x}_t + U_n (r_t \odot {h}_{{t-1}}) + b_n)$" if cell.reset == "before" else
+                 rf"$n_t = \tanh(W_n {x}_t + b_n + r_t \odot (U_n {h}_{{t-1}} + b_{{hn}}))$")
         what = (f"The GRU unrolled through time. At every step the update gate $u$ and the reset gate $r$ "
                 f"($\\sigma$) and the candidate {reset} are computed; the update gate mixes, ${mix}$.")
-        factor = "$u_t$" if cell.form == "interpolate" else "$1 - u_t$"
+        gate = "$u_t$" if cell.form == "interpolate" else "$1 - u_t$"
+        factor = f" Along the direct path it is multiplied by {gate} (red)."
         back = ("The backward pass at a glance: the gradient reaching each hidden state flows right to left. "
-                f"Along the direct path it is multiplied by {factor} (red); through the gates and the candidate it "
+                f"Along the direct path it is multiplied by {gate} (red); through the gates and the candidate it "
                 "takes the other paths.")
     if many:
         back += " Each step's output adds its own gradient."
@@ -158,7 +163,9 @@ def _captions(d: Derivation) -> dict:
     forward = ("The forward pass at a glance: every gate and state at every step" + (" and level" if stacked else "")
                + (", every output" if many else ", the output") + " and the loss, with their values.")
     forward += " The entries of each cell's table are rounded."
-    return {"architecture": what, "forward": forward, "backward": back}
+    return {"architecture": what, "forward": forward, "backward": back, "states": "gate and state",
+            "gradients": "cell's states" if isinstance(cell, LSTMCell) else "hidden state",
+            "outputs": "every output" if many else "the output", "factor": factor}
 
 
 def figures(d: Derivation, digits: int) -> dict:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from symderiv.render.escape import Tex, check_math, escape_tex
-from symderiv.render.figures import (CHAR_CM, COMPACT_FONT, FIGURE_DIGITS, LINE_CM, Piece, column_piece, compact, lines, math_piece,
+from symderiv.render.figures import (CHAR_CM, COMPACT_FONT, FIGURE_DIGITS, WIDE_LINE, LINE_CM, Piece, column_piece, compact, lines, math_piece,
                                      figure_height, relation, slide_height, text_piece,
                                      value_piece)
 from symderiv.render.substitute import inline_fractions, latex_width
@@ -378,8 +378,12 @@ def _output_piece(d: Derivation, u: Unrolled, t: int, mode: str, many: bool, dig
 def factor_piece(value, symbol: str = "", operator: str = r"\times", digits: int = FIGURE_DIGITS) -> Piece:
     """A factor written beside an arrow: ``× 0.96``, or the operator over a bracketed column."""
     if value.size == 1:
-        rel = f" {relation(value, digits)}" if symbol else ""
-        return math_piece(rf"{operator} {symbol}{rel} {compact(value, digits)}")
+        if not symbol:
+            return math_piece(rf"{operator} {compact(value, digits)}")
+        one_line = math_piece(rf"{operator} {symbol} {relation(value, digits)} {compact(value, digits)}")
+        if one_line.width <= WIDE_LINE:
+            return one_line
+        return lines(math_piece(rf"{operator} {symbol} {relation(value, digits)}"), math_piece(compact(value, digits)))
     col = column_piece(value, digits, brackets=True)
     if symbol:
         return lines(math_piece(rf"{operator} {symbol}"), Piece(f"${col.tex}$", col.width, col.height))
@@ -666,10 +670,14 @@ def _captions(d: Derivation, u: Unrolled, classic: bool) -> dict:
         if u.pre:
             first = f"d{u.hidden[(1, 1)].name}/d{u.pre[(1, 1)].name}"
             symbol = _math(d, d[first]) if first in d else ""
-            local = (f" Each step back multiplies it by the local derivative (red, ${symbol}$ at t = 1) and by the "
-                     "transposed recurrent weight.")
+            which = f", ${symbol}$ at t = 1" if symbol and not stacked else ""
+            local = (f" Each step back multiplies it by the local derivative (red{which}) and by the transposed "
+                     "recurrent weight.")
         back = f"The backward pass at a glance: {arrive}.{local}"
-    return {"architecture": arch, "forward": forward, "backward": back}
+    return {"architecture": arch, "forward": forward, "backward": back, "states": "hidden state",
+            "gradients": "hidden state",
+            "outputs": "every prediction" if many else "the output",
+            "factor": local if not classic else ""}
 
 
 def unrolled_figures(d: Derivation, u: Unrolled, captions: dict, drawing_of) -> dict:
@@ -695,11 +703,23 @@ def unrolled_figures(d: Derivation, u: Unrolled, captions: dict, drawing_of) -> 
         for k, levels in enumerate(groups):
             tikz, size, left_out = compact_picture(d, u, key, drawing_of, levels)
             name = key if k == 0 else f"{key}-level{levels[0]}"
-            which = f"Level {levels[0]}" if len(levels) == 1 else f"Levels {levels[0]} to {levels[-1]}"
-            caption = (captions[key] + f" {which} of {len(u.layers)}."
-                       + left_out_sentence(left_out))
+            caption = _level_caption(captions, key, levels, len(u.layers)) + left_out_sentence(left_out)
             figs[name] = Figure(name, _caption(caption), Tex(tikz), figure_height(*size, caption))
     return figs
+
+
+def _level_caption(captions: dict, key: str, levels: list, total: int) -> str:
+    """The caption of a figure showing some levels of a stack: what it shows, and where the rest is."""
+    which = f"level {levels[0]}" if len(levels) == 1 else f"levels {levels[0]} to {levels[-1]}"
+    top, states = levels[-1] == total, captions["states"]
+    if key == "forward":
+        return (f"The forward pass at a glance, {which} of {total}: every {states}"
+                + (f", {captions['outputs']} and the loss, with their values; dashed: the level below."
+                   if top else f" with its value; the arrows up lead to level {levels[-1] + 1}."))
+    where = (f"; the red arrows down lead to level {levels[0] - 1}." if top else
+             f"; the red arrows from above bring what level {levels[-1] + 1} sends down.")
+    return (f"The backward pass at a glance, {which} of {total}: the gradient reaching each {captions['gradients']} "
+            f"flows right to left" + where + captions["factor"])
 
 
 def _caption(text: str):
