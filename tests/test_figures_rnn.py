@@ -119,7 +119,7 @@ def test_the_lstm_cell_state_path_carries_the_forget_gate_backward():
     states = lstm_states(data)
     tikz = str(_figures("lstm-sequence")["backward"].tikz)
     for t in (1, 2, 3):
-        label = re.search(re.escape(rf"{{$\odot f_{{{t}}} \approx ") + r"([^$]*)\$\}", tikz)
+        label = re.search(re.escape(rf"{{$\odot f_{{{t}}} \approx") + r"(?:\$\\\\ \$)?\s*([^$]*)\$\}", tikz)
         assert label, t
         assert close_to_shown(numbers(label.group(1))[0], states[(t, 1)]["f"][0])
 
