@@ -60,14 +60,6 @@ PREAMBLE = r"""\begin{tikzpicture}[>=Stealth, font=\footnotesize,
 PAD_STYLE = "draw=black!35, densely dashed, fill=black!6"
 
 
-def _layer(d: Derivation, topic: str, kinds=(Kind.FORWARD,)) -> Step | None:
-    """The step of the given kind that a layer of this topic made (its output)."""
-    for s in d.steps:
-        if s.kind in kinds and s.topic == topic:
-            return s
-    return None
-
-
 def _math(d: Derivation, step: Step) -> str:
     return inline_fractions(str(check_math(step.symbol, f"example {d.example['name']}: symbol of {step.name}")))
 
@@ -203,7 +195,7 @@ class _Stack:
 
 
 # -- the pipeline ------------------------------------------------------------------------------------
-def _first(d: Derivation, base: str) -> Step | None:
+def first_step(d: Derivation, base: str) -> Step | None:
     """A layer's output as the first example of the first step has it (``z1``, or ``z1(n=1)`` in a batch)."""
     for name in (base, f"{base}(n=1)"):
         if name in d:
@@ -214,14 +206,14 @@ def _first(d: Derivation, base: str) -> Step | None:
 def _stages(d: Derivation) -> list[tuple]:
     """(operation on the arrow into it, step, layer) for each map of the forward pass, input first, read
     from the layers in order."""
-    stages = [("", _first(d, "x"), None)]
+    stages = [("", first_step(d, "x"), None)]
     for layer in d.layers:
         if isinstance(layer, Head):
-            yhat = _first(d, layer.outputs_base.yhat) if layer.outputs_base else None
+            yhat = first_step(d, layer.outputs_base.yhat) if layer.outputs_base else None
             if yhat is not None:
                 stages.append((escape_tex(yhat.op), yhat, layer))
             continue
-        step = _first(d, layer.output)
+        step = first_step(d, layer.output)
         if step is None:
             continue
         if isinstance(layer, Conv2D):
@@ -413,7 +405,6 @@ def _conv_window(d: Derivation, conv: Step) -> tuple[str, tuple[float, float], s
                            rf"({x0:.3f},{y0 + 0.15:.3f});")
     x_right = W * w
     bias = d[layer.bias.name].value if layer.bias is not None else None
-    kernel_h = n * h
     if F == 1 and C == 1:
         # x ⊙ k → sum → h: the lecture's picture
         kx = x_right + 0.9
@@ -458,7 +449,8 @@ def _conv_window(d: Derivation, conv: Step) -> tuple[str, tuple[float, float], s
             cells, _ = _grid(f"h-f{f + 1}", hv, hv.shape, hx, fills={(0, 0): "orange!45"}, yc=yc, h=h)
             out += cells
             total = "sum" + (r" $+\,b$" if bias is not None else "")
-            out.append(rf"\draw[->, thick] ({cx - 0.15:.3f},{yc:.3f}) -- node[op] {{{total}}} ({hx - 0.1:.3f},{yc:.3f});")
+            out.append(rf"\draw[->, thick] ({cx - 0.15:.3f},{yc:.3f}) -- node[op] {{{total}}} "
+                       rf"({hx - 0.1:.3f},{yc:.3f});")
             label = index_symbol(conv.symbol, cell_label(f, 0, 0, F))
             out.append(_label(f"h-f{f + 1}", f"${label} = {_entry(hv[0, 0])}$"))
             y -= rows_h[f]
@@ -613,7 +605,8 @@ def _routing(d: Derivation, route: Step) -> tuple[str, tuple[float, float], str]
             cells, rw = _grid(f"res{tag}", res[c], res.shape[1:], x, fills=fills, w=w, yc=y, h=h)
             out += cells
             out.append(_label(f"res{tag}", f"${_math(d, masked)}$"))
-            out.append(rf"\draw[->] ($(gout{tag}-east)+(0.1,0)$) -- node[op] {{{factor}}} ($(res{tag}-west)+(-0.1,0)$);")
+            out.append(rf"\draw[->] ($(gout{tag}-east)+(0.1,0)$) -- node[op] {{{factor}}} "
+                       rf"($(res{tag}-west)+(-0.1,0)$);")
             x += rw
         width = max(width, x)
         y -= row_h + 0.8
@@ -747,7 +740,7 @@ def facts(d: Derivation) -> list:
     for layer in body:
         count[type(layer)] = count.get(type(layer), 0) + 1
     seen: dict = {}
-    x = _first(d, "x")
+    x = first_step(d, "x")
     first_conv = isinstance(body[0], Conv2D) if body else False
     out = []
     if first_conv:

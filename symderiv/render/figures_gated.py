@@ -19,7 +19,7 @@ import numpy as np
 from symderiv.layers.recurrent import LSTMCell, Recurrent
 from symderiv.render import latexnum
 from symderiv.render.escape import check_math
-from symderiv.render.figures import CHAR_CM, FIGURE_DIGITS, Piece, math_width
+from symderiv.render.figures import CHAR_CM, FIGURE_DIGITS, Piece, math_piece, math_width, value_piece
 from symderiv.render.figures_rnn import Drawing, Path, factor_piece, facts, math_of, unrolled, unrolled_figures
 from symderiv.render.figures_rnn import place as rnn_place
 from symderiv.render.figures import ROW_CM
@@ -93,18 +93,25 @@ def gated_drawing(d: Derivation, u, mode: str, digits: int = FIGURE_DIGITS) -> D
             else:
                 rows = ([(label("c"), None)] if lstm else [])
                 rows += [(r",\ ".join(label(g) for g in gates), None), (label("h"), None)]
+            if mode == "backward" and not lstm:      # one state: its gradient's entries stacked, as an Elman cell's
+                g = grad("h", t, layer)
+                cells[(t, layer)] = value_piece(g.value, label("h", True), digits) if g is not None else \
+                    math_piece(label("h"))
+                continue
             cells[(t, layer)] = _table(rows, digits)
         count = len(rows)
         start = {base: (math_of(d, step(base, 0, layer)), step(base, 0, layer).value) for base in states}
         top, bottom = _row_offset(0, count), _row_offset(count - 1, count)
-        apart = top - bottom >= 2 * ROW_CM + 0.2
-        if lstm and apart:                 # each initial state beside the row it feeds
+        if mode == "backward" and not lstm:
+            top = bottom = 0.0
+            initial[layer] = [("h0", value_piece(start["h"][1], start["h"][0], digits), 0.0)]
+        elif lstm and top - bottom >= 2 * ROW_CM + 0.2:     # each initial state beside the row it feeds
             initial[layer] = [("c0", _table([start["c"]], digits), top), ("h0", _table([start["h"]], digits), bottom)]
-        else:
-            initial[layer] = [("h0", _table([start[b] for b in states], digits), (top + bottom) / 2 if lstm else bottom)]
-        starts = {"c": initial[layer][0][0], "h": initial[layer][-1][0]}
-        if lstm and not apart:             # one node holds both, its rows at the cells' rows
+        elif lstm:                                          # one node holds both, its rows at the cells' rows
             initial[layer] = [("h0", _table([start[b] for b in states], digits), 0.0)]
+        else:
+            initial[layer] = [("h0", _table([start["h"]], digits), bottom)]
+        starts = {"c": initial[layer][0][0], "h": initial[layer][-1][0]}
         layer_paths = []
         if lstm:
             back = {}

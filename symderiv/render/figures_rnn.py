@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from symderiv.render.escape import Tex, check_math, escape_tex
-from symderiv.render.figures import (CHAR_CM, COMPACT_FONT, FIGURE_DIGITS, WIDE_LINE, LINE_CM, Piece, column_piece, compact, lines, math_piece,
-                                     figure_height, relation, slide_height, text_piece,
+from symderiv.render.figures import (CHAR_CM, COMPACT_FONT, FIGURE_DIGITS, LINE_CM, WIDE_LINE, Piece, column_piece,
+                                     compact, figure_height, lines, math_piece, relation, slide_height, text_piece,
                                      value_piece)
 from symderiv.render.substitute import inline_fractions, latex_width
 from symderiv.render.viewmodel import Figure
@@ -524,7 +524,8 @@ def _compact_picture(d: Derivation, u: Unrolled, mode: str, drawing: Drawing, di
     outputs = {t: _output_piece(d, u, t, mode, many, digits) for t in u.outputs} if with_outputs else {}
     loss = None
     if u.loss is not None and with_outputs:
-        loss = value_piece(u.loss.value, _math(d, u.loss), digits) if mode == "forward" else math_piece(_math(d, u.loss))
+        loss = (value_piece(u.loss.value, _math(d, u.loss), digits) if mode == "forward"
+                else math_piece(_math(d, u.loss)))
     grid = _layout(u, levels, drawing, inputs, outputs, loss, list(u.times), many)
     keep = len(u.times)
     while grid.width > MAX_WIDTH and keep > 3:
@@ -588,7 +589,8 @@ def _compact_picture(d: Derivation, u: Unrolled, mode: str, drawing: Drawing, di
                     style = ""
                 dst = end(h, "west", path.offset)
                 if backward:
-                    out.append(rf"\draw[grad{style}] {dst} -- {_label(path.back.get(t), 'above', 'red!60!black')}{src};")
+                    factor = _label(path.back.get(t), "above", "red!60!black")
+                    out.append(rf"\draw[grad{style}] {dst} -- {factor}{src};")
                 else:
                     out.append(rf"\draw[->{style}] {src} -- {_label(path.label, 'above') if k == 0 else ''}{dst};")
         if None in shown:

@@ -19,7 +19,7 @@ from symderiv.layers.head import Head
 from symderiv.render import latexnum
 from symderiv.render.escape import Tex, check_math
 from symderiv.render.figures import FIGURE_DIGITS, figure_height
-from symderiv.render.figures_cnn import _first, facts, place  # noqa: F401  (facts and placing as for any stack)
+from symderiv.render.figures_cnn import facts, first_step, place  # noqa: F401  (facts and placing as any stack's)
 from symderiv.render.substitute import inline_fractions
 from symderiv.render.viewmodel import Figure
 from symderiv.steps import Derivation, Kind
@@ -44,7 +44,7 @@ def drawable(d: Derivation) -> bool:
     body = [layer for layer in d.layers if not isinstance(layer, Head)]
     if not body or not all(isinstance(layer, (Dense, Activation)) for layer in body):
         return False
-    x = _first(d, "x")
+    x = first_step(d, "x")
     if x is None or x.value.ndim != 1 or x.value.size > MAX_UNITS:
         return False
     return all(d[layer.weight.name].value.shape[0] <= MAX_UNITS for layer in body if isinstance(layer, Dense))
@@ -64,14 +64,14 @@ def _columns(d: Derivation) -> list[dict]:
     output's z and ŷ) and the dense layer that feeds it."""
     body = [layer for layer in d.layers if not isinstance(layer, Head)]
     head = next((layer for layer in d.layers if isinstance(layer, Head)), None)
-    columns = [{"steps": [_first(d, "x")], "dense": None}]
+    columns = [{"steps": [first_step(d, "x")], "dense": None}]
     for layer in body:
         if isinstance(layer, Dense):
-            columns.append({"steps": [_first(d, layer.output)], "dense": layer})
+            columns.append({"steps": [first_step(d, layer.output)], "dense": layer})
         else:
-            columns[-1]["steps"].append(_first(d, layer.output))
+            columns[-1]["steps"].append(first_step(d, layer.output))
     if head is not None and head.outputs_base is not None:
-        yhat = _first(d, head.outputs_base.yhat)
+        yhat = first_step(d, head.outputs_base.yhat)
         if yhat is not None and yhat.value.shape == columns[-1]["steps"][-1].value.shape:
             columns[-1]["steps"].append(yhat)
     return columns
@@ -122,7 +122,7 @@ def _picture(d: Derivation, values: bool) -> tuple[str, tuple[float, float]]:
                        rf"{{${_math(d, d[dense.weight.name])}$}};")
     last = len(columns) - 1
     outputs = columns[last]["steps"][0].value.size
-    loss = d["L(n=1)"] if "L(n=1)" in d else _first(d, "L")       # the first example's loss in a batch
+    loss = d["L(n=1)"] if "L(n=1)" in d else first_step(d, "L")       # the first example's loss in a batch
     target = d[loss.inputs[1]] if loss is not None and loss.kind == Kind.LOSS and len(loss.inputs) > 1 else None
     right = last * dx
     if target is not None:            # the targets, a column of their own beside the outputs
