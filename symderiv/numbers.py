@@ -58,7 +58,22 @@ RAISED_DPS = (2 * WORKING_DPS, 4 * WORKING_DPS, 8 * WORKING_DPS)
 
 
 def _rational_size_ok(r: sympy.Rational) -> bool:
-    return len(str(abs(r.p))) <= MAX_RATIONAL_DIGITS and len(str(r.q)) <= MAX_RATIONAL_DIGITS
+    return _digits_ok(int(r.p)) and _digits_ok(int(r.q))
+
+
+#: An integer of at most this many bits has at most MAX_RATIONAL_DIGITS digits; of more than
+#: _TOO_MANY_BITS, more. Between the two the digits are counted (str() refuses integers of 4300 digits).
+_FEW_BITS = int(MAX_RATIONAL_DIGITS * 3.3219280948873626) - 1
+_TOO_MANY_BITS = int(MAX_RATIONAL_DIGITS * 3.3219280948873626) + 2
+
+
+def _digits_ok(n: int) -> bool:
+    bits = abs(n).bit_length()
+    if bits <= _FEW_BITS:
+        return True
+    if bits > _TOO_MANY_BITS:
+        return False
+    return len(str(abs(n))) <= MAX_RATIONAL_DIGITS
 
 
 class Num:
@@ -275,9 +290,9 @@ def apply(func_exact, func_approx, x: Num) -> Num:
     if x.exact is None:
         return Num(None, approx, 0, recipe)
     exact = func_exact(x.exact)
-    if exact.is_Rational:
-        return Num.rational(exact)
-    return _keep_if_short(exact, approx, x.size + 1, recipe)
+    # a rational result is kept only while short, like any other (a rational formula such as a/(1 + a²)
+    # applied layer after layer would otherwise grow its digits without bound)
+    return _keep_if_short(exact, approx, 1 if exact.is_Rational else x.size + 1, recipe)
 
 
 # -- exact zeros from cancelled sums ----------------------------------------------------------------

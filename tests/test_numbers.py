@@ -94,3 +94,24 @@ def test_nums_pickle_with_their_digits():
     assert back[0].approx == t.approx and back[0].exact is None
     assert back[1].exact == sympy.tanh(9) and back[2].exact == sympy.Rational(3, 5)
     assert (back[0] + back[2]).approx == (t + Num.rational("3/5")).approx
+
+
+def test_a_rational_formula_applied_again_and_again_keeps_its_exact_form_only_while_short():
+    """a/(1 + a²) maps rationals to rationals whose digits double each time: the exact form is dropped
+    past MAX_RATIONAL_DIGITS (it once grew until Python refused to print a 4300-digit integer), and the
+    value still follows the formula to the working precision."""
+    from symderiv.numbers import MAX_RATIONAL_DIGITS
+    from symderiv.ops.elementwise import num_function
+    from symderiv.ops.formula import parse
+    f = num_function(parse("a / (1 + a * a)", "layer.function"))
+    kept = []
+    with mpmath.workdps(80):
+        x, reference = Num.rational("3/10"), mpmath.mpf(3) / 10
+        for _ in range(14):
+            x = f(x)
+            reference = reference / (1 + reference * reference)
+            assert abs(x.approx - reference) <= abs(reference) * mpmath.mpf(10) ** -55
+            kept.append(x.exact is not None)
+            if x.exact is not None:
+                assert len(str(x.exact.q)) <= MAX_RATIONAL_DIGITS
+    assert kept[0] and not kept[-1]
