@@ -12,6 +12,7 @@ description = "..."
 [variants.vary]                             # a field of the spec -> the grid of each of its entries
 "parameters.W_xh" = { from = -1, to = 1, step = 0.1, exclude = [0] }
 "input.tokens" = ["hello", "world", "my", "name"]   # or { values = [...] }
+"target.value" = [[0, 1], [1, 0]]           # lists: the whole field is one of them
 
 [variants.constraints]
 forbid = ["saturation", "dead-relu", "pooling-tie", "exploding"]   # teaching lints no variant may have
@@ -52,8 +53,9 @@ class Varied:
 
     path: str                       # as written: "parameters.W_xh", "layer[2].p"
     keys: tuple                     # the path parsed: ("parameters", "W_xh"), ("layer", 2, "p")
-    values: tuple                   # the grid: Fractions, or texts (tokens)
-    entries: int                    # entries drawn per variant (1 for a number, 4 for a 1 × 4 matrix)
+    values: tuple                   # the grid: Fractions, or texts (tokens), or whole values (nested tuples)
+    entries: int                    # entries drawn per variant (1 for a number, 4 for a 1 × 4 matrix;
+                                    # 1 when the grid lists whole values)
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,8 @@ def _parse_vary(table: Table, data: dict) -> list[Varied]:
             raise SpecError(field, f"a field the spec writes out{hint}", f"no field '{path}' in the spec") from None
         kind, entries_count = _leaves(current, field, path)
         values = _parse_grid(grid, field, kind)
+        if isinstance(values[0], tuple):          # whole values of the field: one draw picks one of them
+            entries_count = 1
         if any(o.keys == keys for o in out):
             raise SpecError(field, "each field varied once", f"'{path}' twice")
         clash = next((o for o in out if _overlaps(o.keys, keys)), None)
@@ -269,6 +273,9 @@ def _parse_grid(raw, field: str, kind: str) -> tuple:
         if not isinstance(listed, list):
             raise SpecError(grid.field("values"), "a list of values", describe(listed))
         values = [_value(v, f"{grid.field('values')}[{i}]", kind) for i, v in enumerate(listed)]
+        if len({isinstance(v, tuple) for v in values}) > 1:
+            raise SpecError(grid.field("values"), "single values (each entry drawn apart) or lists (whole values "
+                                                  "of the field), not both", "both")
         seen = []
         for v in values:
             if v not in seen:
@@ -303,6 +310,9 @@ def _parse_grid(raw, field: str, kind: str) -> tuple:
 
 
 def _value(raw, field: str, kind: str):
+    """One grid value: a number, a text, or (a list) a whole value of the field, as nested tuples."""
+    if isinstance(raw, list):
+        return tuple(_value(v, f"{field}[{i}]", kind) for i, v in enumerate(raw))
     if kind == "text":
         return fields.text(raw, field)
     return _fraction(raw, field)

@@ -137,7 +137,7 @@ def _build_all(run, request: Request, name: str, variants: list[Variant], outcom
             try:
                 built = future.result()
             except Exception as err:      # a bug or a lost worker: this variant fails, the others go on
-                built = Built(v.number, error=f"{type(err).__name__}: {err}")
+                built = Built(v.number, error=f"internal error ({type(err).__name__}: {err})")
             _write_variant(request.out / v.folder, v, built, staging / f"{v.folder}.json", digest, outcome)
             bar.update(1)
 
@@ -189,10 +189,10 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 def _write_answers(request: Request, name: str, outcome: Outcome, say) -> None:
     out = request.out
-    built = len(outcome.built) + len(outcome.failed)
+    failed = f", {len(outcome.failed)} failed" if outcome.failed else ""
     say(f"wrote {len(outcome.variants)} variants of {name} (seed {request.seed}) into {out}/: "
         f"{outcome.variants[0].folder} to {outcome.variants[-1].folder} "
-        f"({built} built, {len(outcome.up_to_date)} already up to date)")
+        f"({len(outcome.built)} built{failed}, {len(outcome.up_to_date)} already up to date)")
     write_atomic(out / "answers.csv", csv_text(outcome.rows))
     write_atomic(out / "answers.json", json_text(name, request.seed, request.count, outcome.rows))
     say(f"wrote {out / 'answers.csv'} and {out / 'answers.json'} ({len(outcome.rows)} answers)")

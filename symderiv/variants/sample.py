@@ -87,13 +87,16 @@ def spec_text(base: str, vary: tuple[Varied, ...], key: tuple) -> str:
     """The TOML text ``base`` with each varied field's entries replaced by the drawn grid values."""
     doc = tomlkit.parse(base)
     for varied, indices in zip(vary, key):
-        values = iter(varied.values[i] for i in indices)
         *parents, last = varied.keys
         holder = doc
         for k in parents:
             holder = holder[k]
         old = holder[last]
-        new = _refill(old, values)
+        drawn = [varied.values[i] for i in indices]
+        if isinstance(drawn[0], tuple):              # a whole value of the field
+            new = _refill(_as_lists(drawn[0]), iter(_leaves(drawn[0])))
+        else:
+            new = _refill(old, iter(drawn))
         written_on_lines = "\n" in old.as_string().strip() if hasattr(old, "as_string") else False
         holder[last] = _multiline(new) if isinstance(new, list) and written_on_lines else new
     return tomlkit.dumps(doc)
@@ -105,6 +108,14 @@ def _multiline(rows: list):
     for row in rows:
         array.append(row)
     return array.multiline(True)
+
+
+def _as_lists(value):
+    return [_as_lists(v) for v in value] if isinstance(value, tuple) else value
+
+
+def _leaves(value) -> list:
+    return [leaf for v in value for leaf in _leaves(v)] if isinstance(value, tuple) else [value]
 
 
 def _refill(shape_of, values):
