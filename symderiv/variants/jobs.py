@@ -25,6 +25,8 @@ from symderiv.variants.screen import Batch, Verdict, screen
 BATCH = 4
 #: Screening jobs in flight per worker.
 AHEAD = 3
+#: How long to try reaching a Dask scheduler.
+CONNECT_TIMEOUT = "20s"
 
 
 def _warm_up() -> None:
@@ -70,7 +72,7 @@ def runner(jobs: int, scheduler: str | None = None) -> Runner:
             raise UsageError("--scheduler needs Dask's distributed scheduler: pip install 'symderiv[distributed]'") \
                 from None
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as err:
             raise UsageError(f"--scheduler: cannot reach a Dask scheduler at '{scheduler}' ({err})") from None
         client.run(_warm_up)
@@ -150,6 +152,6 @@ def screen_in_order(run: Runner, sampler: Sampler, count: int, constraints, entr
         reasons = ", ".join(f"{n} {why}" for why, n in sorted(tally.items(), key=lambda kv: (-kv[1], kv[0])))
         raise SpecError("variants", f"rules that {count} different variant{'s' if count != 1 else ''} meet within "
                                     f"the budget ({budget} draws per variant)",
-                        f"{len(accepted)} among {judged} candidates judged ({sampler.draws} draws)"
+                        f"{len(accepted)} among {judged} candidates judged"
                         + (f"; rejected: {reasons}" if reasons else ""))
     return accepted

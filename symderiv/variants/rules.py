@@ -176,8 +176,9 @@ def _flatten_vary(table: Table) -> list[tuple[str, object, str]]:
     out = []
 
     def walk(value, path: str, field: str) -> None:
-        is_grid = not isinstance(value, dict) or (
-            set(value) <= set(GRID_KEYS) and not isinstance(value.get("values"), dict))
+        # a grid has one of the grid's keys holding a value (not a table): ``{ from = -1, ... }``
+        is_grid = not isinstance(value, dict) or any(
+            key in GRID_KEYS and not isinstance(inner, dict) for key, inner in value.items())
         if is_grid:
             out.append((path, value, field))
             return
