@@ -86,3 +86,14 @@ def test_a_variants_spec_keeps_the_authors_text_and_drops_the_rules():
     spec = parse_spec_text(text)
     assert spec.description.startswith("A 5 × 5 grayscale image goes through one 3 × 3 filter")
     assert spec.title == "Classifying a 5 × 5 image with one convolutional filter"
+
+
+def test_a_field_of_a_layer_table_is_named_by_its_index():
+    text = builtin_text("mlp-sigmoid").replace(
+        '[[layer]]\ntype = "dense"\nunits = 2\n\n[output]',
+        '[[layer]]\ntype = "dense"\nunits = 2\n\n[[layer]]\ntype = "dropout"\np = 0.5\nmask = [1, 0]\n\n[output]')
+    text = text[:text.index("[variants]")] + '[variants.vary]\n"layer[3].p" = [0.25, 0.5, 0.75]\n'
+    s = Sampler(text, parse_rules(load_toml(text)), 4)
+    drawn = {tomllib.loads(s.next(100).text)["layer"][3]["p"] for _ in range(3)}
+    assert drawn == {0.25, 0.5, 0.75}
+    assert s.next(100) is None                                   # three values: no fourth different draw
