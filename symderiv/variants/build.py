@@ -11,6 +11,8 @@ other variants go on.
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
@@ -77,6 +79,7 @@ def _compiled(job: BuildJob, texts: dict) -> Built:
         path = staging / f"{job.folder}-{Path(name).stem}.tex"
         write_atomic(path, text)
         staged[name] = path
+        _borrow_auxiliary_files(path, f"{job.folder.rpartition('-v')[0]}-v*-{Path(name).stem}")
     try:
         results = compile_pdfs(list(staged.values()), jobs=1)
     except SymderivError as err:
@@ -93,6 +96,34 @@ def _compiled(job: BuildJob, texts: dict) -> Built:
             logs[Path(name).with_suffix(".log").name] = log.read_text(encoding="utf-8", errors="replace") \
                 if log.exists() else ""
     return Built(job.number, texts, pdfs, logs, "\n".join(errors) or None)
+
+
+def _borrow_auxiliary_files(tex: Path, siblings: str) -> None:
+    """Start a variant's first build from the auxiliary files of another variant's same document.
+
+    The variants of one exercise have the same structure (labels, page count), so the questions
+    settle in one pdflatex pass instead of two; where the borrowed files are wrong (the solutions'
+    column widths), pdflatex simply runs again until they settle, and the PDF is the same. A document
+    with auxiliary files of its own keeps them.
+    """
+    from symderiv.render import latexcache
+
+    mine = latexcache.cache_dir(tex)
+    if mine.exists():
+        return
+    for donor in sorted(mine.parent.glob(siblings)):
+        if donor == mine or not donor.is_dir():
+            continue
+        copy = Path(tempfile.mkdtemp(prefix=f".{tex.stem}.", dir=mine.parent))   # swept like a killed build's
+        try:
+            for path in donor.iterdir():
+                if path.is_file():            # named after the donor's job: rnn-text-v01-questions.aux
+                    own = tex.stem + path.name[len(donor.name):] if path.name.startswith(donor.name) else path.name
+                    shutil.copy2(path, copy / own)
+            os.replace(copy, mine)
+            return
+        except OSError:          # the donor was being replaced, or our own files appeared meanwhile
+            shutil.rmtree(copy, ignore_errors=True)
 
 
 def build_hash(spec_text: str, example: str, number: int, seed: int, digits: int, pdf: bool) -> str:
