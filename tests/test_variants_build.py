@@ -87,3 +87,15 @@ def test_a_latex_failure_costs_only_its_variant_and_a_rerun_builds_only_it(tmp_p
     assert (outcome.built, sorted(outcome.up_to_date)) == ([2], [1, 3])
     assert (broken / "solutions.pdf").exists() and "nosuchmacro" not in (broken / "solutions.tex").read_text()
     assert "(1 built, 2 already up to date)" in lines[0]
+
+
+def test_a_build_without_pdf_leaves_no_stale_pdf(built, tmp_path):
+    out, _ = built
+    copy = tmp_path / "D"
+    shutil.copytree(out, copy)
+    # another seed into the same directory, without --pdf: the earlier PDFs belong to other variants
+    run_cli("variants", "rnn-text", "--count", 2, "--seed", 12, "--jobs", 1, "--out", copy, check=True)
+    for n in (1, 2):
+        folder = copy / f"rnn-text-v0{n}"
+        assert not list(folder.glob("*.pdf"))
+        assert "seed 12" in (folder / "solutions.tex").read_text()

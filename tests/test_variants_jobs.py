@@ -46,3 +46,43 @@ def test_an_unreachable_scheduler_is_one_line(monkeypatch):
     monkeypatch.setattr("symderiv.variants.jobs.CONNECT_TIMEOUT", "1s")
     with pytest.raises(UsageError, match=r"^--scheduler: cannot reach a Dask scheduler at 'tcp://127\.0\.0\.1:1'"):
         runner(2, "tcp://127.0.0.1:1")
+
+
+def test_a_progress_bar_on_a_terminal_only(tmp_path):
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+    import threading
+
+    from conftest import ROOT
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    shown = []
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:            # the terminal closed
+                return
+            if not chunk:
+                return
+            shown.append(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    proc = subprocess.run([sys.executable, "-m", "symderiv", "variants", "rnn-text", "--count", "3", "--jobs", "1",
+                           "--out", str(tmp_path / "tty")], stdout=subprocess.PIPE, stderr=follower,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    os.close(follower)
+    reader.join(10)
+    os.close(leader)
+    text = b"".join(shown).decode("utf-8", "replace")
+    assert proc.returncode == 0
+    assert "sampling:" in text and "building:" in text and "/3 [" in text
+    assert b"wrote 3 variants" in proc.stdout

@@ -151,6 +151,10 @@ def _write_variant(folder: Path, v: Variant, built: Built, record: Path, digest:
         outcome.failed[v.number] = built.error
         print(f"symderiv: error: variant {v.number} ({folder}): {built.error}", file=sys.stderr)
         return
+    for tex in built.texts:              # PDFs or logs of an earlier build that this one did not make
+        for stale in (Path(tex).with_suffix(".pdf").name, Path(tex).with_suffix(".log").name):
+            if stale not in built.pdfs:
+                (folder / stale).unlink(missing_ok=True)
     files = [SPEC_FILE, *built.texts, *built.pdfs]
     entry = {"hash": digest, "files": {f: _sha256(folder / f) for f in files}}
     write_atomic(record, json.dumps(entry, indent=1, sort_keys=True) + "\n")
