@@ -23,7 +23,8 @@ def rows_from_tex(tex: str) -> list[list[bool]]:
 
 def test_the_rules_draw_the_qr_code_of_the_payload():
     tex = mark_tex("rnn-text", 3, 7)
-    expected = [[bool(m) for m in row] for row in segno.make("rnn-text v03 seed 7", error="m", boost_error=False).matrix]
+    code = segno.make("rnn-text v03 seed 7", error="m", boost_error=False)
+    expected = [[bool(m) for m in row] for row in code.matrix]
     drawn = rows_from_tex(tex)
     assert len(drawn) == len(expected)
     for got, want in zip(drawn, expected):

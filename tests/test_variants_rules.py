@@ -183,7 +183,8 @@ def test_a_spec_without_rules_through_the_command(tmp_path):
     proc = run_cli("variants", spec, "--count", "2", "--out", tmp_path / "out")
     assert proc.returncode == 2
     assert proc.stderr.strip() == (f"symderiv: error: {spec}: field 'variants': expected a [variants] table saying "
-                                   "which fields vary (README: \"Exam variants\"), found nothing (the table is missing)")
+                                   "which fields vary (README: \"Exam variants\"), "
+                                   "found nothing (the table is missing)")
 
 
 @pytest.mark.parametrize("args, expected", [

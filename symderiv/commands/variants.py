@@ -15,7 +15,8 @@ MAX_COUNT = 9999
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("example", metavar="SPEC|NAME", help="a built-in example or a spec file with a [variants] table")
+    parser.add_argument("example", metavar="SPEC|NAME",
+                        help="a built-in example or a spec file with a [variants] table")
     parser.add_argument("--count", type=int, required=True, metavar="N", help="how many variants (1 to 9999)")
     parser.add_argument("--seed", type=int, default=1, metavar="S",
                         help="the seed (a whole number ≥ 0, default 1): the same seed gives the same variants")

@@ -36,7 +36,8 @@ def quiz_xml(example: str, seed: int, variants: list[tuple[int, str, object]], r
         for row in by_variant.get(number, []):
             quiz.append(_question(example, number, seed, folder, derivation, given, row))
     ET.indent(quiz, space="  ")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="unicode", short_empty_elements=False) + "\n"
+    body = ET.tostring(quiz, encoding="unicode", short_empty_elements=False)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
 
 
 def _text(parent: ET.Element, value: str) -> ET.Element:

@@ -374,7 +374,8 @@ def _parse_tolerance(table: Table) -> tuple[Fraction, Fraction]:
     if rel == 0 and absolute == 0:
         raise SpecError(tol.path, "a relative or an absolute tolerance above 0", "both 0 (or missing)")
     if rel >= 1:
-        raise SpecError(tol.field("relative"), "a relative tolerance below 1 (0.01 is 1 %)", describe(tol.raw("relative")))
+        raise SpecError(tol.field("relative"), "a relative tolerance below 1 (0.01 is 1 %)",
+                        describe(tol.raw("relative")))
     return rel, absolute
 
 
