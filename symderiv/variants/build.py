@@ -4,7 +4,7 @@ Run by a worker (a process of the pool or a Dask worker); it returns texts and P
 caller writes the files, so a worker needs no access to the output folders. The PDFs compile in a
 staging folder (``OUT/.symderiv-latex/variants/``, named after the variant) through the compile API,
 so all variants share its precompiled preambles, and a rebuilt variant starts from its own
-auxiliary files. A failure (verification, LaTeX) is reported in the result, never raised, so the
+auxiliary files (a cluster worker on a machine without that folder uses its temporary folder). A failure (verification, LaTeX) is reported in the result, never raised, so the
 other variants go on.
 """
 
@@ -74,6 +74,10 @@ def _compiled(job: BuildJob, texts: dict) -> Built:
     from symderiv.render.compile import compile_pdfs, write_atomic
 
     staging = Path(job.staging)
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+    except OSError:              # a cluster worker on a machine without the output folder: compile locally
+        staging = Path(tempfile.gettempdir()) / "symderiv-variants"
     staged = {}
     for name, text in texts.items():
         path = staging / f"{job.folder}-{Path(name).stem}.tex"
