@@ -305,6 +305,50 @@ def pdf_rows(reference: str, repeats: int, tex: Time | None = None) -> list[Row]
     ]
 
 
+# -- exam variants ---------------------------------------------------------------------------------
+#: How many variants of rnn-text the variants rows build (each into a new output directory).
+VARIANT_COUNTS = (1, 10, 100)
+VARIANTS_CASE = "{n} variant{s} of rnn-text → questions + solutions PDFs, --jobs 2, cold"
+#: The issue's target for 100 variants with their PDFs on the 2-core machine.
+VARIANTS_TARGET = 180.0
+
+
+def variants_rows(pdf: bool) -> list[Row]:
+    """``symderiv variants rnn-text --count N --seed 1 --jobs 2 --pdf`` into a new directory for each N (a cold
+    build: no cached auxiliary files, no precompiled preamble), then the largest again in the same
+    directory (every variant up to date); each run waits for a quiet machine first."""
+    first = VARIANTS_CASE.format(n=VARIANT_COUNTS[0], s="")
+    if not pdf:
+        return [Row(first, note="skipped (--no-pdf)")]
+    if not shutil.which("pdflatex"):
+        return [Row(first, note="skipped (no pdflatex on this machine)")]
+    rows, previous = [], None
+    with tempfile.TemporaryDirectory(prefix="symderiv-bench-variants-") as tmp:
+        for n in VARIANT_COUNTS + (VARIANT_COUNTS[-1],):
+            rerun = previous is not None and n == previous[0]
+            quiet = wait_for_quiet()
+            out = Path(tmp) / f"v{n}"
+            seconds, proc = cold_run(["variants", "rnn-text", "--count", str(n), "--seed", "1", "--jobs", "2",
+                                      "--pdf", "--out", str(out)], Path(tmp))
+            case = (f"{n} variants of rnn-text, rerun in the same directory" if rerun
+                    else VARIANTS_CASE.format(n=n, s="" if n == 1 else "s"))
+            if proc.returncode != 0:
+                rows.append(Row(case, note=f"failed: {_last_line(proc)}"))
+                break
+            pdfs = len(list(out.glob("*/*.pdf")))
+            parts = (f"{seconds.wall / n:.2f} s per variant; {pdfs} PDFs" if not rerun
+                     else proc.stdout.splitlines()[0].rpartition("(")[2].rstrip(")"))
+            parts += "" if quiet else "; started on a busy machine"
+            single = rows[0].time if rows else seconds
+            growth = (growth_per_doubling(previous[1], seconds, previous[0], n)
+                      if previous is not None and not rerun else None)
+            note = (f"{seconds.wall / single.wall:.1f}× the single variant's time for {n}× the variants"
+                    if n > 1 and not rerun else "")
+            rows.append(Row(case, seconds, parts, growth=growth, note=note, extra={"count": n, "rerun": rerun}))
+            previous = (n, seconds)
+    return rows
+
+
 def wait_for_quiet(limit: float = 90.0, quiet_seconds: int = 3) -> bool:
     """Wait (at most ``limit`` s) until the CPUs have been at least 90 % idle for ``quiet_seconds`` seconds in a
     row; False if they never were. A PDF build keeps both cores busy, so other work on the machine
@@ -631,6 +675,11 @@ def targets(rows: list[Row], imports: dict) -> list[tuple[str, str, str]]:
                     verdict(factor >= 100)))
     else:
         out.append((f"≥ 100× faster than naive SymPy at T = {NAIVE_T}", "naive not run", verdict(None)))
+    hundred = next((r for r in rows if r.extra.get("count") == 100 and not r.extra.get("rerun") and r.time), None)
+    out.append((f"100 variants of rnn-text with questions and solutions PDFs, `--jobs 2`, ≤ {VARIANTS_TARGET:.0f} s",
+                both(hundred.time) if hundred else "not measured",
+                verdict(hundred.time.wall <= VARIANTS_TARGET, hundred.time.cpu / 2 <= VARIANTS_TARGET)
+                if hundred else verdict(None)))
     tool = imports.get("toolchain") if imports.get("ok") else None
     out.append(("`derive` imports no LaTeX/Jinja2 toolchain",
                 ("imports " + ", ".join(tool) if tool else "none of jinja2, markupsafe, symderiv.render")
@@ -686,6 +735,11 @@ inflates wall-clock times).
   builds are byte-identical. Each round waits (at most 90 s) for three seconds in which the CPUs are
   at least 90 % idle, since a build that uses both cores suffers most from other work; the row says
   how many rounds started without that.
+- **variants rows**: `symderiv variants rnn-text --count N --seed 1 --jobs 2 --pdf` as a fresh process into a
+  new output directory (screening, derive, verify, render and two pdflatex documents per variant, the
+  precompiled preambles made during the run), for N = 1, 10, 100, each after waiting for a quiet
+  machine; then the 100 again in the same directory, where every variant is up to date. Growth is per
+  doubling of the count (2.0: the time grows in proportion).
 - **growth per doubling** is t(next)/t(previous) normalised to a doubling of T (BPTT) or of the pixel
   count N² (CNN): (t₂/t₁)^(ln 2 / ln(s₂/s₁)); for T = 25 → 50 → 100 → 200 it is exactly t(2T)/t(T);
   wall-clock first, CPU time in brackets.
@@ -739,6 +793,8 @@ def main(argv=None) -> int:
         derive_and_verify(cnn_bench_toml(5))
     rows += bptt_rows(args.repeats, args.cap, (NAIVE_T,), log)
     rows += cnn_rows(args.repeats, args.cap, (5,), log)
+    log("exam variants ...")
+    rows += variants_rows(not args.no_pdf)
     log("profiles ...")
     profiles = {"BPTT T = 100": profile_top(rnn_bench_toml(100))}
     if cnn_available():

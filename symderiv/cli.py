@@ -52,6 +52,8 @@ COMMANDS = {
     "derive": ("symderiv.commands.derive", "derive and verify an example; print it, or JSON with --json"),
     "build": ("symderiv.commands.build", "write Beamer slides and exam documents (.tex, and PDF with --pdf)"),
     "check": ("symderiv.commands.check", "check hand-written numbers (a claims file) against the derivation"),
+    "variants": ("symderiv.commands.variants",
+                 "one seeded exam variant per student: specs, questions, solutions, answer keys, Moodle XML"),
 }
 
 if __name__ == "__main__":

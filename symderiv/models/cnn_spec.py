@@ -175,7 +175,7 @@ def _pair(value, path: str, what: str, minimum: int = 1, maximum: int = MAX_SIDE
 def parse_cnn(doc: Table, meta: dict) -> CNNSpec:
     """Validate the tables of a CNN spec (``[input]``, ``[convolution]``, ``[pooling]``, ...)."""
     doc.allow_only(("example", "input", "convolution", "pooling", "dropout", "output", "target", "parameters",
-                    "training", "names", "notation", "lints"))
+                    "training", "names", "notation", "lints", "variants"))
     image, channels, (rows, cols) = _parse_image(doc.table("input"))
 
     conv = doc.table("convolution")

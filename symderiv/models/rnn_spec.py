@@ -104,7 +104,7 @@ def _default_name(role: str, layer: int, layers: int) -> str:
 def parse_rnn(doc: Table, meta: dict) -> RNNSpec:
     """Validate the tables of an RNN spec (``[network]``, ``[input]``, ``[target]``, ...)."""
     doc.allow_only(("example", "network", "input", "target", "parameters", "training", "notation", "names",
-                    "lints"))
+                    "lints", "variants"))
     net = doc.table("network")
     net.allow_only(("hidden_size", "activation", "layers", "output", "output_activation", "loss", "denormalise",
                     "cell", "gru_form", "gru_reset"))

@@ -29,8 +29,14 @@ def builtin_text(name: str) -> str:
 
 def load_spec(reference: str):
     """A validated spec from a built-in example name or a path to a ``.toml`` file."""
+    text, source = read_spec_text(reference)
+    return parse_spec_text(text, source=source)
+
+
+def read_spec_text(reference: str) -> tuple[str, str]:
+    """The TOML text of a built-in example (by name) or a spec file (by path), and how errors name it."""
     if reference in builtin_names():
-        return parse_spec_text(builtin_text(reference), source=f"example {reference}")
+        return builtin_text(reference), f"example {reference}"
     path = Path(reference)
     if not path.exists():
         known = ", ".join(builtin_names())
@@ -41,7 +47,7 @@ def load_spec(reference: str):
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise SpecError("(file)", "a UTF-8 TOML text file", "bytes that are not UTF-8 text", str(path)) from None
-    return parse_spec_text(text, source=str(path))
+    return text, str(path)
 
 
 def parse_spec_text(text: str, source: str | None = None):
