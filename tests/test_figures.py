@@ -57,12 +57,18 @@ def test_math_widths_count_digits_operators_and_scripts():
     assert math_width("h_{1}") == pytest.approx(1.15 + 0.7)
 
 
+#: The cases in groups of about equal compile time, one pdflatex run each: the groups run side by side
+#: under pytest-xdist (one run of all 90-odd figures took half a minute on one core).
+FIGURE_GROUPS = 4
+
+
 @pytest.mark.latex
-def test_every_figure_compiles_readable_without_overlaps(tmp_path):
+@pytest.mark.parametrize("group", range(FIGURE_GROUPS))
+def test_every_figure_compiles_readable_without_overlaps(tmp_path, group):
     if shutil.which("pdflatex") is None:
         pytest.fail("TeX Live is missing: run `make setup` (make test installs it)")
     drawn = {}
-    for k, reference in enumerate(CASES):
+    for k, reference in list(enumerate(CASES))[group::FIGURE_GROUPS]:
         for key, figure in _figures(reference).items():
             drawn[f"{k}-{key}"] = (reference, figure)
     measured = measure({key: figure for key, (_, figure) in drawn.items()}, tmp_path)
