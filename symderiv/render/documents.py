@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from symderiv.display import DEFAULT_DIGITS
-from symderiv.render import layout
+from symderiv.render import layout, themes
 from symderiv.render.env import environment
 from symderiv.render.viewmodel import ExampleView, Note, example_view, safe_label
 
@@ -33,6 +33,8 @@ class Options:
     reveal: bool = False
     digits: int = DEFAULT_DIGITS
     templates: Path | None = None
+    detail: str = "full"                 # "full" | "compact" (see viewmodel.compact_section)
+    theme: str = ""                      # a Beamer theme ("" : symderiv's own plain look)
 
 
 @dataclass
@@ -47,10 +49,22 @@ class DeckExample:
 
 
 def _pages(items: list, height_of, budget: float) -> list[list]:
+    """Items in order on as few pages as hold them, the pages filled about equally (no short last page)."""
+    total = sum(height_of(item) for item in items)
+    count = 1
+    while True:
+        pages = _fill(items, height_of, budget, total / count)
+        if len(pages) <= count:
+            return pages
+        count += 1
+
+
+def _fill(items: list, height_of, budget: float, target: float) -> list[list]:
+    """Pages of at most ``budget``, each closed once it holds ``target`` (a share of the whole)."""
     pages, current, used = [], [], 0.0
     for item in items:
         h = height_of(item)
-        if current and used + h > budget:
+        if current and (used + h > budget or used >= target - 1e-9):
             pages.append(current)
             current, used = [], 0.0
         current.append(item)
@@ -77,10 +91,9 @@ def _assign_overlays(frames: list) -> None:
             item.last_overlay = n - 1
 
 
-def deck_example(view: ExampleView) -> DeckExample:
+def deck_example(view: ExampleView, frame_height: float = layout.FRAME_HEIGHT) -> DeckExample:
     ex = DeckExample(view, safe_label(view.name))
-    for section in view.sections:
-        ex.frames += layout.frames_for(section, view.title)
+    ex.frames = layout.frames_for(view.sections, view.title, frame_height)
     _assign_overlays(ex.frames)
     ex.given_pages = _pages(view.given, lambda r: 4.3 + 4.6 * (r.rows - 1), GIVEN_HEIGHT)
     ex.check_pages = layout.chunk(view.checks, CHECK_ROWS_PER_FRAME)
@@ -94,15 +107,17 @@ def render(title: str, examples: list[tuple], options: Options) -> dict[str, str
 
     ``examples`` holds ``(derivation, verification, lints)`` triples in the order they are shown.
     """
-    views = [example_view(d, v, lints, digits=options.digits, index=i + 1) for i, (d, v, lints) in enumerate(examples)]
-    deck_examples = [deck_example(v) for v in views]
+    views = [example_view(d, v, lints, digits=options.digits, index=i + 1, detail=options.detail)
+             for i, (d, v, lints) in enumerate(examples)]
+    deck_examples = [deck_example(v, themes.frame_height(options.theme)) for v in views]
     env = environment(options.templates)
     short = title if len(title) <= 40 else title[:37] + "..."
     common = {"title": title, "short_title": short, "examples": deck_examples,
               "subtitle": "Worked examples: every step derived exactly and checked"}
     out = {}
     if options.slides:
-        out["deck"] = env.get_template("deck.tex.j2").render(reveal=options.reveal, **common)
+        out["deck"] = env.get_template("deck.tex.j2").render(reveal=options.reveal, theme=options.theme,
+                                                             appendix=options.detail == "full", **common)
     if options.solutions:
         out["solutions"] = env.get_template("solutions.tex.j2").render(questions_only=False, **common)
     if options.questions:

@@ -21,6 +21,9 @@ COLUMN_MAX = 3
 #: Matrices with more rows or columns than this print their corners only.
 ELIDE_AT = 8
 ELIDE_HEAD, ELIDE_TAIL = 3, 2
+#: Maps of several filters or channels are printed side by side up to this width (characters of
+#: digits), else in a grid.
+TUPLE_WIDTH = 44.0
 
 
 @dataclass(frozen=True)
@@ -117,9 +120,23 @@ def tensor(value: np.ndarray, digits: int = DEFAULT_DIGITS, transposed: bool = F
     if value.shape[0] == 1:
         return tensor(value[0], digits, transposed)
     parts = [tensor(v, digits, transposed) for v in value]
-    latex = r"\left(" + r",\ ".join(p.latex for p in parts) + r"\right)"
-    return TexValue(latex, all(p.exact for p in parts), max(p.rows for p in parts),
-                    sum(p.width for p in parts) + 2.0 * len(parts), False)
+    exact = all(p.exact for p in parts)
+    if sum(p.width + 2.0 for p in parts) <= TUPLE_WIDTH:
+        latex = r"\left(" + r",\ ".join(p.latex for p in parts) + r"\right)"
+        return TexValue(latex, exact, max(p.rows for p in parts), sum(p.width for p in parts) + 2.0 * len(parts), False)
+    # too wide side by side (several filters or channels): a grid of maps, as many per row as fit
+    per_row, used = 0, 0.0
+    for p in parts:
+        if per_row and used + p.width + 2.0 > TUPLE_WIDTH:
+            break
+        per_row, used = per_row + 1, used + p.width + 2.0
+    grid = [parts[i:i + per_row] for i in range(0, len(parts), per_row)]
+    rows = [" & ".join(p.latex + ("," if i * per_row + j < len(parts) - 1 else "") for j, p in enumerate(row))
+            for i, row in enumerate(grid)]
+    latex = r"\left(\begin{matrix} " + r" \\[3pt] ".join(rows) + r" \end{matrix}\right)"
+    height = sum(max(p.rows for p in row) for row in grid) + len(grid) - 1
+    width = max(sum(p.width + 2.0 for p in row) for row in grid)
+    return TexValue(latex, exact, height, width, False)
 
 
 def result(num_or_array, digits: int = DEFAULT_DIGITS, inputs_exact: bool = True) -> tuple[str, str, float]:

@@ -68,6 +68,8 @@ def index_symbol(symbol: str, index: str) -> str:
         return rf"{match.group(1)}_{{{match.group(2)},{index}}}"
     if re.fullmatch(r"(\\[A-Za-z]+|[A-Za-z])(\{[^{}]*\})?'*", symbol) or re.fullmatch(r"\\hat\{[A-Za-z]\}", symbol):
         return rf"{symbol}_{{{index}}}"
+    if re.fullmatch(r"(\\[A-Za-z]+\{[A-Za-z]\}|[A-Za-z])\^\{[^{}]*\}", symbol):       # z^{(1)} -> z^{(1)}_{k}
+        return rf"{symbol}_{{{index}}}"
     return rf"\left[{symbol}\right]_{{{index}}}"
 
 
@@ -226,8 +228,107 @@ def split_sum(text: str, used: list[TexValue], max_width: float) -> list[str]:
     return lines
 
 
-def _top_level_terms(text: str) -> list[str]:
-    """``a + b - c`` split before each top-level ``+``/``-`` (not inside braces or \\left..\\right)."""
+#: Where a line too wide for a slide may be broken, in order of preference: before a sum's terms, before
+#: a relation (``= ...``, ``\approx ...``), before a product's factors.
+BREAKS = (("+", "-"), ("=", r"\approx"), (r"\cdot", "*", r"\odot", r"\ast"))
+#: A tuple of values: ``\left(a,\ b\right)``.
+TUPLE_SEPARATOR = r",\ "
+
+
+def break_line(text: str, max_width: float) -> list[str]:
+    """A line wider than ``max_width`` characters broken at top-level operators (see :data:`BREAKS`)
+    into pieces that fit where it can; the pieces after the first start with their operator. A tuple
+    too wide even so is opened: its parentheses become plain ones and it breaks after its commas."""
+    if latex_width(text) <= max_width:
+        return [text]
+    pieces = _break_at_operators(text, max_width)
+    if pieces is not None:
+        return pieces
+    opened = _open_tuples(text)
+    if opened != text:
+        lines, current = [], ""
+        parts = opened.split(TUPLE_SEPARATOR)
+        for k, part in enumerate(parts):
+            part = part + ", " if k < len(parts) - 1 else part
+            candidate = current + part
+            if current and latex_width(candidate) > max_width:
+                lines.append(current.rstrip())
+                current = part
+            else:
+                current = candidate
+        lines.append(current.rstrip())
+        return [piece for line in lines for piece in (_break_at_operators(line, max_width) or [line])]
+    return [text]
+
+
+def _open_tuples(text: str) -> str:
+    """Top-level ``\left( ... \right)`` groups that hold a tuple written with plain parentheses (which may
+    be broken across lines); groups that are no tuples stay as they are."""
+    out, i, depth = "", 0, 0
+    while i < len(text):
+        if depth == 0 and text.startswith(r"\left(", i):
+            end, inner_depth, j = None, 0, i
+            while j < len(text):
+                if text.startswith(r"\left", j):
+                    inner_depth += 1
+                elif text.startswith(r"\right", j):
+                    inner_depth -= 1
+                    if inner_depth == 0:
+                        end = j
+                        break
+                j += 1
+            if end is not None and text.startswith(r"\right)", end):
+                inner = text[i + 6:end]
+                if _has_top_level(inner, TUPLE_SEPARATOR):
+                    out += "(" + inner + ")"
+                    i = end + 7
+                    continue
+        if text.startswith(r"\left", i):
+            depth += 1
+        elif text.startswith(r"\right", i):
+            depth -= 1
+        out += text[i]
+        i += 1
+    return out
+
+
+def _has_top_level(text: str, token: str) -> bool:
+    depth = 0
+    for i in range(len(text)):
+        if text.startswith(r"\left", i) or text.startswith(r"\begin", i):
+            depth += 1
+        elif text.startswith(r"\right", i) or text.startswith(r"\end", i):
+            depth -= 1
+        elif depth == 0 and text.startswith(token, i):
+            return True
+    return False
+
+
+def _break_at_operators(text: str, max_width: float) -> list[str] | None:
+    """``text`` broken before top-level operators into pieces that fit, or None if no operator helps."""
+    if latex_width(text) <= max_width:
+        return [text]
+    for operators in BREAKS:
+        parts = _top_level_terms(text, operators)
+        if len(parts) <= 1:
+            continue
+        lines, current = [], ""
+        for part in parts:
+            candidate = current + part
+            if current and latex_width(candidate) > max_width:
+                lines.append(current.rstrip())
+                current = part.lstrip()
+            else:
+                current = candidate
+        lines.append(current.rstrip())
+        if len(lines) > 1:
+            return [piece for line in lines for piece in break_line(line, max_width)]
+    return None
+
+
+def _top_level_terms(text: str, operators=("+", "-")) -> list[str]:
+    """``a + b - c`` split before each top-level ``+``/``-`` (or other ``operators`` written between
+    spaces), not inside braces or \\left..\\right."""
     parts, depth, start, i = [], 0, 0, 0
     while i < len(text):
         if text.startswith(r"\left", i):
@@ -247,9 +348,14 @@ def _top_level_terms(text: str) -> list[str]:
             depth += 1
         elif ch == "}":
             depth -= 1
-        elif ch in "+-" and depth == 0 and i > 0 and text[i - 1] == " " and i + 1 < len(text) and text[i + 1] == " ":
-            parts.append(text[start:i])
-            start = i
+        elif depth == 0 and i > 0 and text[i - 1] == " " and ch != " ":
+            op = next((o for o in operators if text.startswith(o + " ", i) and (o[0] != "\\"
+                       or not text[i + len(o):i + len(o) + 1].isalpha())), None)
+            if op is not None and text[start:i].strip():
+                parts.append(text[start:i])
+                start = i
+                i += len(op)
+                continue
         i += 1
     parts.append(text[start:])
     return [p for p in parts if p.strip()]

@@ -20,8 +20,8 @@ from symderiv.display import show
 from symderiv.numbers import Num
 from symderiv.render import latexnum
 from symderiv.render.escape import Tex, check_math, escape_tex
-from symderiv.render.substitute import (Context, clean_chain, formula_for, inline_fractions, latex_width,
-                                        split_sum)
+from symderiv.render.substitute import (Context, break_line, clean_chain, formula_for, inline_fractions,
+                                        latex_width, split_sum)
 from symderiv.steps import Derivation, Kind, Step
 
 #: A gradient smaller than this fraction of the example's largest gradient gets a warning note.
@@ -72,6 +72,11 @@ class Block:
     height_narrow: float = 0.0     # estimated height in one of two columns (notes wrap more), in mm
     line_heights: list = field(default_factory=list)   # mm per line, to split a block too tall for a slide
     continued: bool = False        # a continuation of the block on the previous slide
+    section: str = ""              # the key of the section it is shown in ("forward", "backward", ...)
+    descent: int = 1               # the gradient-descent step it belongs to
+    example: int | None = None     # the example of a batch it belongs to
+    family: tuple = ()             # the same quantity at another time, example or descent step has the same family
+    small: bool = False            # typeset one font size smaller (a block that fits a slide only so)
 
     @property
     def topic(self) -> str:
@@ -98,6 +103,11 @@ class Figure:
         return f"figure-{self.key}"
 
     @property
+    def solutions_caption(self) -> str:
+        """The caption as the solution document says it (sections, not slides)."""
+        return in_sections(self.caption)
+
+    @property
     def topic(self) -> str:
         return TOPICS.get(self.group, "")
 
@@ -107,10 +117,52 @@ class Figure:
 
 
 @dataclass
+class ValueTable:
+    """Values of steps computed the same way as ones worked in full (``--detail compact``).
+
+    ``rows`` hold (label, cells): the label names the instance ("t = 2", "example 2"), each cell is
+    ``symbol rel value`` in LaTeX (empty where that instance has no such step).
+    """
+
+    name: str
+    label: str
+    caption: str
+    rows: list
+    height: float
+    width: float
+    group: str
+    section: str = ""
+    descent: int = 1
+    time: int | None = None
+    example: int | None = None
+    notes: list = field(default_factory=list)
+    type: str = "table"
+    small: bool = False
+
+    @property
+    def topic(self) -> str:
+        return ""
+
+    @property
+    def height_mm(self) -> str:
+        return f"{self.height:.0f}"
+
+    @property
+    def columns(self) -> int:
+        return max((len(cells) for _, cells in self.rows), default=0)
+
+
+@dataclass
 class Section:
     key: str
     title: str
-    items: list                     # Block | Figure | Note, in order
+    items: list                     # Block | Figure | ValueTable, in order
+    descent: int = 0                # the gradient-descent step (0: the example takes only one)
+
+    @property
+    def heading(self) -> str:
+        """The title with the descent step when there are several: "Forward pass (descent step 2)"."""
+        return f"{self.title} (descent step {self.descent})" if self.descent else self.title
 
 
 @dataclass(frozen=True)
@@ -239,14 +291,73 @@ def _same_math(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
-def _line_height(lhs: str, rhs: str, rows: int) -> float:
-    """mm a display line takes on a slide (fitted to the heights LaTeX logs for the rendered decks)."""
+def tex_rows(text: str) -> int:
+    """Text lines a math formula takes: the rows of its tallest matrix (a grid of maps: the rows of its
+    rows of maps, one line between them), else 1."""
+    best, i = 1, 0
+    while True:
+        start = text.find(r"\begin{", i)
+        if start < 0:
+            return best
+        env = text[start + 7:text.index("}", start)]
+        end, depth, j = None, 0, start
+        while j < len(text):
+            if text.startswith(r"\begin{", j):
+                depth += 1
+            elif text.startswith(r"\end{", j):
+                depth -= 1
+                if depth == 0:
+                    end = j
+                    break
+            j += 1
+        if end is None:
+            return best
+        body = text[text.index("}", start) + 1:end]
+        rows = _top_rows(body)
+        if env == "matrix":
+            count = sum(tex_rows(row) for row in rows) + len(rows) - 1
+        else:
+            count = len(rows)
+        best = max(best, count)
+        i = end + 1
+
+
+def _top_rows(body: str) -> list[str]:
+    """A matrix body split at its own row breaks (``\\``), not those of matrices inside it."""
+    rows, depth, start, i = [], 0, 0, 0
+    while i < len(body):
+        if body.startswith(r"\begin{", i):
+            depth += 1
+        elif body.startswith(r"\end{", i):
+            depth -= 1
+        elif depth == 0 and body.startswith(r"\\", i):
+            rows.append(body[start:i])
+            i += 2
+            start = i
+            continue
+        i += 1
+    rows.append(body[start:])
+    return rows
+
+
+def _line_height(lhs: str, rhs: str, rows: int | None = None) -> float:
+    """mm a display line takes on a slide: fitted (least squares) to the heights LaTeX logs for 250 steps
+    of 20 decks, root-mean-square error 2.7 mm per step; matrices of three rows and more by their
+    baselines, where the fit had too few of them."""
     tall = any(t in part for part in (lhs, rhs) for t in (r"\frac", r"\sum"))
-    if rows > 1:
-        return max(8.0 if tall else 0.0, 4.6 * rows + 2.5)
+    rows = max(tex_rows(lhs), tex_rows(rhs))
+    if rows > 1:                       # a matrix row is a baseline (4.8 mm); two-row ones overlap the gaps
+        return 4.6 * rows + 1.2 + (3.6 if tall and rows == 2 else 0.0)
     if "bmatrix" in rhs:
-        return 8.0 if tall else 6.6
-    return 8.0 if tall else 4.6
+        return 9.0 if tall else 7.6
+    if tall:
+        return 9.0
+    return 6.0 if r"\left" in lhs + rhs else 5.4      # parentheses sized to their content stand taller
+
+
+def block_overhead(caption: str) -> float:
+    """mm a block takes besides its lines: the space around the equation, and the caption's line."""
+    return 2.4 + (2.4 if caption else 0.0)
 
 
 def block_for(step: Step, derivation: Derivation, digits: int, width: float, where: str) -> Block:
@@ -257,11 +368,15 @@ def block_for(step: Step, derivation: Derivation, digits: int, width: float, whe
     lines: list[Line] = []
     heights: list[float] = []
 
+    limit = rhs_limit(symbol)
+
     def add(rel: str, rhs: str, rows: int = 1):
-        lhs = symbol if not lines else Tex("")
-        rhs = clean_chain(rhs)
-        lines.append(Line(lhs, Tex(rel), Tex(rhs)))
-        heights.append(_line_height(lhs, rhs, rows))
+        for k, piece in enumerate(break_line(clean_chain(rhs), limit)):
+            lhs = symbol if not lines else Tex("")
+            if k:
+                rel, piece = "", r"\quad " + piece
+            lines.append(Line(lhs, Tex(rel), Tex(piece)))
+            heights.append(_line_height(lhs, piece, rows))
 
     chain = clean_chain(" ".join(step.chain)) if step.chain else ""
     symbolic = formula.symbolic or ""
@@ -277,11 +392,14 @@ def block_for(step: Step, derivation: Derivation, digits: int, width: float, whe
     if formula.lines is not None:
         for lhs, rel, rhs, rows in formula.lines:
             rhs = clean_chain(rhs)
-            lines.append(Line(Tex(lhs) if lhs else (symbol if not lines else Tex("")), Tex(rel), Tex(rhs)))
-            heights.append(_line_height(lhs, rhs, rows))
+            for k, piece in enumerate(break_line(rhs, rhs_limit(lhs or symbol))):
+                first = Tex(lhs) if lhs else (symbol if not lines else Tex(""))
+                lines.append(Line(first if not k else Tex(""), Tex(rel if not k else ""),
+                                  Tex(piece if not k else r"\quad " + piece)))
+                heights.append(_line_height(lhs, piece, rows))
         return _finish_block(step, derivation, lines, heights, digits, res_digits, formula, where)
     rel, result, res_rows, _ = _result_line(step, res_digits, formula.exact)
-    substituted = formula.substituted
+    substituted = elide_lines(formula.substituted)
     if substituted and not (len(substituted) == 1 and substituted[0].strip() == result.strip()) \
             and not (len(substituted) == 1 and _same_math(substituted[0], symbolic) and formula.exact):
         for i, part in enumerate(substituted):
@@ -295,6 +413,17 @@ def block_for(step: Step, derivation: Derivation, digits: int, width: float, whe
         rel = r"\approx"
     add(rel, result, res_rows)
     return _finish_block(step, derivation, lines, heights, digits, res_digits, formula, where)
+
+
+#: A substituted line broken into more pieces than this shows its first and last ones, dots between.
+MAX_PIECES = 4
+
+
+def elide_lines(pieces: list[str]) -> list[str]:
+    """The pieces of a very long substituted line: the first two, ``+ \dots``, the last one."""
+    if len(pieces) <= MAX_PIECES:
+        return pieces
+    return pieces[:2] + [r"+ \dots"] + pieces[-1:]
 
 
 def _finish_block(step: Step, derivation: Derivation, lines: list, heights: list, digits: int, res_digits: int,
@@ -311,12 +440,52 @@ def _finish_block(step: Step, derivation: Derivation, lines: list, heights: list
     caption = step.role
     if step.time is not None and caption:
         caption = f"{caption}, t = {step.time}"
-    height = sum(heights) + (8.0 if caption else 5.0)
-    width = (6.5 + 1.25 * max(latex_width(line.lhs) for line in lines)
-             + 1.8 * max(latex_width(line.rhs) for line in lines))
-    group = f"{step.time if step.time is not None else ''}|{step.topic}"
+    height = sum(heights) + block_overhead(caption)
+    width = block_width(lines)
+    example = example_of(step.name)
+    group = f"{step.descent}|{example or ''}|{step.time if step.time is not None else ''}|{step.topic}"
+    family = (str(step.kind), step.owner, step.role, step.layer, step.parameter, step.topic)
     return Block(step.name, safe_label(f"{derivation.example['name']}:{step.name}"), caption, lines, notes, height,
-                 step.time, group, str(step.kind), width=width, line_heights=list(heights))
+                 step.time, group, str(step.kind), width=width, line_heights=list(heights), descent=step.descent,
+                 example=example, family=family)
+
+
+_EXAMPLE_SUFFIX = re.compile(r"\(n=(\d+)(?:,step=\d+)?\)$")
+
+
+def example_of(name: str) -> int | None:
+    """The example of a batch a step belongs to, from its name's suffix (``z1(n=2)``, ``z1(n=2,step=2)``)."""
+    match = _EXAMPLE_SUFFIX.search(name)
+    return int(match.group(1)) if match else None
+
+
+#: How the solution document says what a slide says (figure captions are written for the slides).
+SLIDE_WORDS = (("on the previous slides", "in the steps above"), ("the previous slides", "the steps above"),
+               ("the previous slide", "the step above"), ("this slide", "this section"), ("slides", "sections"),
+               ("slide", "section"))
+
+
+def in_sections(text: str) -> str:
+    """A text written for the slides, as the solution document says it."""
+    for old, new in SLIDE_WORDS:
+        text = text.replace(old, new)
+    return text
+
+
+#: Width of a slide's line for an equation, in mm, and the layout's estimate of a formula's width in mm
+#: from its characters (see :func:`block_width`).
+LINE_MM = 138.0
+
+
+def block_width(lines) -> float:
+    """Estimated width in mm of an aligned equation (left sides and right sides in characters)."""
+    return (6.5 + 1.25 * max(latex_width(line.lhs) for line in lines)
+            + 1.8 * max(latex_width(line.rhs) for line in lines))
+
+
+def rhs_limit(lhs: str) -> float:
+    """Characters a right-hand side may take beside ``lhs`` on a slide's line before it is broken."""
+    return max(24.0, (LINE_MM - 6.5 - 1.25 * latex_width(lhs)) / 1.8)
 
 
 def custom_block(name: str, label: str, caption: str, rows: list[tuple[str, str, str, int]], notes: list[str],
@@ -325,12 +494,16 @@ def custom_block(name: str, label: str, caption: str, rows: list[tuple[str, str,
 
     ``rows`` are (lhs, rel, rhs, matrix rows) in LaTeX made by symderiv; ``notes`` plain text.
     """
-    lines = [Line(Tex(lhs), Tex(rel), Tex(rhs)) for lhs, rel, rhs, _ in rows]
-    heights = [_line_height(lhs, rhs, r) for lhs, _, rhs, r in rows]
+    lines, heights = [], []
+    limit = rhs_limit(max((lhs for lhs, _, _, _ in rows), key=latex_width))
+    for lhs, rel, rhs, r in rows:
+        for k, piece in enumerate(break_line(rhs, limit)):
+            lines.append(Line(Tex(lhs if not k else ""), Tex(rel if not k else ""),
+                              Tex(piece if not k else r"\quad " + piece)))
+            heights.append(_line_height(lhs, piece, r))
     block_notes = [Note("note", escape_tex(n)) for n in notes if n]
-    width = (6.5 + 1.25 * max(latex_width(line.lhs) for line in lines)
-             + 1.8 * max(latex_width(line.rhs) for line in lines))
-    height = sum(heights) + (8.0 if caption else 5.0)
+    width = block_width(lines)
+    height = sum(heights) + block_overhead(caption)
     block = Block(name, safe_label(label), caption, lines, block_notes, height, time, group, kind, width=width,
                   line_heights=list(heights))
     block.height_narrow = height + sum(_note_height(n, 40) for n in block_notes)
@@ -502,9 +675,202 @@ def presentable(derivation: Derivation, where: str) -> Derivation:
     return derivation.with_steps(steps)
 
 
+# -- sections -------------------------------------------------------------------------------------------
+def build_sections(derivation: Derivation, blocks: dict, figs: dict) -> list[Section]:
+    """The sections of an example in teaching order: shapes, then per gradient-descent step the forward
+    pass, the loss, the backward pass (in time order, latest first), the gradients and the update."""
+    from symderiv.render import figures
+
+    descents = sorted({derivation[name].descent for name in blocks})
+    several = len(descents) > 1
+    sections = []
+    for key, title, kinds in SECTIONS:
+        for descent in ([descents[0]] if key == "shapes" else descents):
+            steps = [s for s in derivation.steps if s.kind in kinds and s.name in blocks
+                     and (key == "shapes" or s.descent == descent)]
+            if not steps:
+                continue
+            if key == "backward":
+                steps = backward_order(steps, derivation)
+            items = [blocks[s.name] for s in steps]
+            if descent == descents[0]:        # figures are drawn from the first step's values
+                items = figures.place(key, items, figs, derivation)
+            for item in items:
+                if getattr(item, "type", "") in ("block", "table"):
+                    item.section = key
+            sections.append(Section(key, title, items, descent if several and key != "shapes" else 0))
+    if several:       # one descent step after the other: forward, loss, ..., update, then the next
+        order = {key: i for i, (key, _, _) in enumerate(SECTIONS)}
+        sections.sort(key=lambda s: (s.descent, order[s.key]))
+    return sections
+
+
+def backward_order(steps: list[Step], derivation: Derivation) -> list[Step]:
+    """The backward pass in the order it is computed through time: the latest time step first, and at
+    each time the output's steps before the recurrent cell's (steps without a time keep their place)."""
+    if not any(s.time is not None for s in steps):
+        return steps
+    from symderiv.layers.feedforward import TimeDistributedDense
+    from symderiv.layers.head import Head
+
+    def rank(step: Step) -> tuple:
+        layer = derivation.layer(step.owner) if step.owner else None
+        depth = 0 if isinstance(layer, Head) else 1 if isinstance(layer, TimeDistributedDense) else 2
+        return (-(step.time if step.time is not None else 0), depth)
+
+    return sorted(steps, key=rank)
+
+
+# -- --detail compact: one instance in full, the others as tables -------------------------------------------
+#: Custom blocks that list every cell of a map (their lines are the same computation, cell by cell).
+LISTING_SUFFIXES = (":cells", ":windows")
+
+
+def _full_time(section: Section) -> int | None:
+    """The time step worked in full: the first forward, and backward the last but one (where the
+    gradient arrives through the recurrent weight as well as from the output), else the last."""
+    times = sorted({i.time for i in section.items if getattr(i, "time", None) is not None})
+    if not times:
+        return None
+    if section.key == "backward":
+        return times[-2] if len(times) > 1 else times[-1]
+    return times[0]
+
+
+def compact_section(section: Section, derivation: Derivation) -> Section:
+    """The section with the steps of the other time steps, examples and descent steps as tables of
+    values; lists of cells cut to their first line."""
+    full_time = _full_time(section)
+
+    def in_full(item) -> bool:
+        return ((getattr(item, "time", None) in (None, full_time)) and getattr(item, "example", None) in (None, 1)
+                and getattr(item, "descent", 1) == 1)
+
+    shown = {i.family for i in section.items if getattr(i, "type", "") == "block" and in_full(i) and i.family}
+    items, tabled, place = [], [], None
+    for item in section.items:
+        if getattr(item, "type", "") == "block" and not in_full(item) and item.family in shown:
+            tabled.append(item)
+            if place is None:
+                place = len(items)
+            continue
+        if getattr(item, "type", "") == "block" and item.name.endswith(LISTING_SUFFIXES) or (
+                getattr(item, "type", "") == "block" and item.name in derivation
+                and derivation[item.name].op == "conv2d_kernel_grad_parts"):
+            item = first_line_only(item)
+        items.append(item)
+    if tabled:
+        tables = value_tables(tabled, derivation, section.key)
+        if section.key == "backward" or place is None:
+            # after the time step worked in full, whose steps the table repeats
+            last_full = max((k for k, i in enumerate(items) if getattr(i, "type", "") == "block" and in_full(i)
+                             and i.family in {b.family for b in tabled}), default=len(items) - 1)
+            place = last_full + 1
+        items[place:place] = tables
+    return replace(section, items=items)
+
+
+def first_line_only(block: Block) -> Block:
+    """A block listing many cells cut to its first one, with a note that the others follow the same way."""
+    if len(block.lines) < 2:
+        return block
+    rest = len(block.lines) - 1
+    words = "window" if block.name.endswith(":windows") else "term" if "(" in block.name else "cell"
+    note = Note("note", escape_tex(f"The other {rest} {words}{'s' if rest > 1 else ''} are computed the same way "
+                                   f"(their values are in the result)."))
+    notes = [n for n in block.notes if n.kind != "note"] + [note]
+    height = block.line_heights[0] + block_overhead(block.caption) + sum(_note_height(n) for n in notes)
+    return replace(block, lines=block.lines[:1], line_heights=block.line_heights[:1], notes=notes, height=height,
+                   height_narrow=height + 4.0)
+
+
+#: Width of a table of values on a slide, in mm, and the estimated width of one character of a cell.
+TABLE_WIDTH = 138.0
+CELL_MM = 1.9
+
+
+def _instance_label(block: Block) -> str:
+    parts = []
+    if block.descent > 1:
+        parts.append(f"descent step {block.descent}")
+    if block.example is not None:
+        parts.append(f"example {block.example}")
+    if block.time is not None:
+        parts.append(f"t = {block.time}")
+    return ", ".join(parts)
+
+
+def value_tables(blocks: list[Block], derivation: Derivation, section: str) -> list[ValueTable]:
+    """Tables of the tabled blocks: one row per instance (time step, example, descent step), one column
+    per quantity, each cell ``symbol rel value``; split into several tables when too wide or too tall."""
+    families, rows = [], {}
+    for block in blocks:
+        if block.family not in families:
+            families.append(block.family)
+        rows.setdefault(_instance_label(block), {})[block.family] = block
+    cells = {}
+    for label, by_family in rows.items():
+        for family, block in by_family.items():
+            result = block.lines[-1]
+            symbol = inline_fractions(str(block.lines[0].lhs))
+            cells[(label, family)] = Tex(f"{symbol} {result.rel} {result.rhs}")
+    widths = {f: max(CELL_MM * latex_width(cells[(l, f)]) + 4.0 for l in rows if (l, f) in cells) for f in families}
+    chunks, current, used = [], [], 0.0
+    label_width = CELL_MM * max(len(label) for label in rows) + 4.0
+    for family in families:
+        if current and used + widths[family] > TABLE_WIDTH - label_width:
+            chunks.append(current)
+            current, used = [], 0.0
+        current.append(family)
+        used += widths[family]
+    if current:
+        chunks.append(current)
+    what = {"forward": "computed the same way", "loss": "computed the same way",
+            "backward": "computed the same way", "gradients": "computed the same way",
+            "update": "computed the same way"}.get(section, "computed the same way")
+    first = blocks[0]
+    caption = ("the same steps at the other time steps" if first.time is not None and first.example is None
+               and first.descent == 1 else "the same steps for the other examples" if first.descent == 1
+               else f"the same steps with the parameters after descent step {first.descent - 1}")
+    tables = []
+    for c, chunk in enumerate(chunks):
+        body = []
+        for label, by_family in rows.items():
+            if not any(f in by_family for f in chunk):
+                continue
+            body.append((label, [cells.get((label, f), Tex("")) for f in chunk],
+                         max(_cell_rows(cells.get((label, f), "")) for f in chunk)))
+        pieces, piece, height = [], [], 0.0
+        for row in body:
+            h = 4.6 * row[2] + 2.0
+            if piece and height + h > 52.0:
+                pieces.append(piece)
+                piece, height = [], 0.0
+            piece.append(row)
+            height += h
+        pieces.append(piece)
+        for k, piece in enumerate(pieces):
+            height = sum(4.6 * r[2] + 2.0 for r in piece) + 10.0
+            width = label_width + sum(widths[f] for f in chunk)
+            key = f"{first.name}:table{c + 1}-{k + 1}"
+            tables.append(ValueTable(key, safe_label(f"{derivation.example['name']}:{key}"),
+                                     f"{caption} ({what})" if c == 0 and k == 0 else f"{caption} (continued)",
+                                     [(label, row) for label, row, _ in piece], height, width,
+                                     group=f"table|{first.descent}", section=section, descent=first.descent))
+    return tables
+
+
+def _cell_rows(cell: str) -> int:
+    """Text lines a cell takes: a column vector or a matrix its rows."""
+    match = re.search(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", cell, re.S)
+    return match.group(1).count(r"\\") + 1 if match else 1
+
+
 # -- the whole example ---------------------------------------------------------------------------------
 def example_view(derivation: Derivation, verification, lints=(), digits: int = 4, index: int = 1,
-                 width: float = SLIDE_WIDTH) -> ExampleView:
+                 width: float = SLIDE_WIDTH, detail: str = "full") -> ExampleView:
+    """Everything the documents show of one example; ``detail="compact"`` works one time step (one
+    example of a batch, the first descent step) in full and gives the others as tables of values."""
     from symderiv.render import figures
 
     ex = derivation.example
@@ -532,13 +898,9 @@ def example_view(derivation: Derivation, verification, lints=(), digits: int = 4
         block.height += sum(_note_height(n) for n in block.notes)
 
     figs = figures.figures_for(derivation, digits)
-    sections = []
-    for key, title, kinds in SECTIONS:
-        items = [blocks[s.name] for s in derivation.steps if s.kind in kinds and s.name in blocks]
-        if not items:
-            continue
-        items = figures.place(key, items, figs, derivation)
-        sections.append(Section(key, title, items))
+    sections = build_sections(derivation, blocks, figs)
+    if detail == "compact":
+        sections = [compact_section(s, derivation) for s in sections]
     vanished = [n for n in warnings if derivation[n].kind == Kind.GRADIENT]
     if vanished:
         items = []
