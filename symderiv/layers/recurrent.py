@@ -291,6 +291,7 @@ class Recurrent(Layer):
             product = f if product is None else product * f
         parts = b.contributions(name)
         via_cell = [c for c in parts if self.names.state("c", 2, level)[0] in [i.removeprefix("dL/d") for i in c.inputs]]
+        first, last = self.names.state("c", 1, level)[1], self.names.state("c", self.steps, level)[1]
         share = ""
         if via_cell and len(parts) > 1:
             values = [abs(v.approx) for v in b.ops[via_cell[0].op].forward(*(b.value(i) for i in via_cell[0].inputs)).flat]
@@ -298,14 +299,15 @@ class Recurrent(Layer):
                       for v in b.ops[p.op].forward(*(b.value(i) for i in p.inputs)).flat]
             total = sum(values) + sum(others)
             if total:
-                share = f" Here {show(_num(100 * sum(values) / total), 2).decimal} % of the gradient reaching c_1 " \
-                        f"comes along that path."
-        product_text = ", ".join(show(_num(v.approx), 3).decimal for v in product.flat)
-        gates = " · ".join(f"f_{k}" for k in range(self.steps, 1, -1))
-        return (f"The cell-state path: from c_{self.steps} back to c_1 the gradient is multiplied only by the forget "
-                f"gates, {gates} ≈ {product_text}, with no activation's derivative and no weight matrix in between. "
-                f"An Elman RNN multiplies it by W_hh and tanh'(a) at every step back, which is where its gradients "
-                f"vanish.{share}")
+                share = (f" Here {show(_num(100 * sum(values) / total), 2).decimal} % of the gradient reaching "
+                         f"${first}$ comes along that path.")
+        shown = [show(_num(v.approx), 3).decimal_latex for v in product.flat]
+        product_text = shown[0] if len(shown) == 1 else r"\left(" + ",\\ ".join(shown) + r"\right)"
+        gates = r" \odot ".join(self.names.state("f", k, level)[1] for k in range(self.steps, 1, -1))
+        return (f"The cell-state path: from ${last}$ back to ${first}$ the gradient is multiplied only by the forget "
+                f"gates, ${gates} \\approx {product_text}$, with no activation's derivative and no weight matrix in "
+                f"between. An Elman RNN multiplies it by $W_{{hh}}$ and $\\tanh'(a)$ at every step back, which is "
+                f"where its gradients vanish.{share}")
 
     def totals(self, b) -> None:
         """∂L/∂θ = Σ_t ∂L/∂θ at t, for every trained parameter of every level."""

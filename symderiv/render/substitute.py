@@ -101,8 +101,19 @@ def inline_fractions(latex: str) -> str:
         i = b_end
 
 
+#: A negative number right after an operator: ``+ -0.5``, ``\cdot -2``, ``- -1`` (not the sign of a first term).
+_BARE_NEGATIVE = re.compile(r"((?:^|\s)[+\-] |\\cdot |\\odot |\\times )-(\d+(?:\.\d+)?(?: \\cdot 10\^\{-?\d+\})?)")
+
+
+def paren_negatives(latex: str) -> str:
+    """Parentheses around a negative number that follows an operator: ``+ \\left(-0.5\\right)``."""
+    return _BARE_NEGATIVE.sub(lambda m: rf"{m.group(1)}\left(-{m.group(2)}\right)", latex)
+
+
 def clean_chain(latex: str) -> str:
-    """Model-written LaTeX made to print well (see :data:`COSMETICS`)."""
+    """Model-written LaTeX made to print well (see :data:`COSMETICS`); negative numbers after an
+    operator in parentheses."""
+    latex = paren_negatives(latex)
     for old, new in COSMETICS:
         latex = latex.replace(old, new)
     # a prime after a superscript (W^{(2)}') is a double superscript: move it inside (W^{(2)\prime})

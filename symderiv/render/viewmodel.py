@@ -270,6 +270,41 @@ def _update_digits(step: Step, derivation: Derivation, digits: int) -> int:
     return needed
 
 
+#: Operands get at most this many digits more than asked for, to make their line add up (see below).
+EXTRA_DIGITS = 3
+
+
+def operand_digits(step: Step, derivation: Derivation, digits: int, res_digits: int) -> int:
+    """Digits for the values substituted into a step's formula: ``digits``, or more where the numbers
+    printed with ``digits`` would give another printed result than the one shown (2 · (−0.35) beside a
+    result ≈ −0.69, from −0.345): a reader who redoes the line from the printed numbers gets the
+    printed result. Exact operands print exactly, so they never need more."""
+    if step.op is None or not step.inputs or any(name not in derivation for name in step.inputs):
+        return digits
+    inputs = [derivation[name].value for name in step.inputs]
+    if all(n.is_rational for value in inputs for n in value.flat):
+        return digits
+    op = derivation.ops[step.op]
+    shown = [show(n, res_digits).decimal for n in step.value.flat]
+    for extra in range(EXTRA_DIGITS + 1):
+        try:
+            printed = [_as_printed(value, digits + extra) for value in inputs]
+            redone = op.forward(*printed)
+        except Exception:                     # an operation that cannot take the rounded numbers
+            return digits
+        if [show(n, res_digits).decimal for n in redone.flat] == shown:
+            return digits + extra
+    return digits
+
+
+def _as_printed(value: np.ndarray, digits: int) -> np.ndarray:
+    """The value as its printed decimals say (exact entries stay exact)."""
+    out = np.empty(value.shape, dtype=object)
+    for index, num in np.ndenumerate(value):
+        out[index] = num if num.is_rational else Num.rational(show(num, digits).decimal)
+    return out
+
+
 def _printed(num: Num, digits: int):
     """The number a reader sees (0.6 and 0.6000 are the same number)."""
     return mpmath.mpf(show(num, digits).decimal)
@@ -362,7 +397,8 @@ def block_overhead(caption: str) -> float:
 
 def block_for(step: Step, derivation: Derivation, digits: int, width: float, where: str) -> Block:
     """The printed lines of one computed step."""
-    ctx = Context(derivation, digits, width)
+    res_digits = _update_digits(step, derivation, digits)
+    ctx = Context(derivation, operand_digits(step, derivation, digits, res_digits), width)
     formula = formula_for(step, ctx)
     symbol = check_math(step.symbol, f"{where}: symbol of {step.name}")
     lines: list[Line] = []
@@ -388,7 +424,6 @@ def block_for(step: Step, derivation: Derivation, digits: int, width: float, whe
                 add("=", part)
             else:
                 add("", r"\quad " + part)
-    res_digits = _update_digits(step, derivation, digits)
     if formula.lines is not None:
         for lhs, rel, rhs, rows in formula.lines:
             rhs = clean_chain(rhs)
@@ -887,7 +922,7 @@ def example_view(derivation: Derivation, verification, lints=(), digits: int = 4
         blocks[step.name] = block
     summary: list[Note] = []
     for lint in lints:
-        text = text_with_math(lint.message, f"{where}: lint {lint.name}")
+        text = text_with_math(getattr(lint, "latex", "") or lint.message, f"{where}: lint {lint.name}")
         note = Note("lint", text, f"Teaching note ({lint.name})")
         target = next((s for s in lint.steps if s in blocks), None)
         if target is not None:
