@@ -18,7 +18,7 @@ import numpy as np
 
 from symderiv.display import show
 from symderiv.numbers import Num
-from symderiv.render import latexnum
+from symderiv.render import exam, latexnum
 from symderiv.render.escape import Tex, check_math, escape_tex
 from symderiv.render.substitute import (Context, break_line, clean_chain, formula_for, inline_fractions,
                                         latex_width, split_sum)
@@ -199,9 +199,11 @@ class ExampleView:
     sections: list[Section]
     summary: list[Note]
     checks: list[CheckRow]
-    tasks: list[Tex]
+    tasks: list                       # symderiv.render.exam.Task, one per sub-question
     check_summary: str
     index: int = 1
+    setup: str = ""                   # the question's set-up text (the description, or [exam] setup)
+    answers: list = field(default_factory=list)   # (letter, [symbol rel value]) per sub-question
 
 
 # a layer (step meta "layer", or a group of extra items) -> how a slide title names it
@@ -963,7 +965,8 @@ def example_view(derivation: Derivation, verification, lints=(), digits: int = 4
         kind=ex["kind"], facts=figures.facts_for(derivation), given=given_rows(derivation, digits, where),
         figures=figs, sections=sections, summary=summary,
         checks=check_rows(derivation, verification, where) if verification is not None else [],
-        tasks=tasks_for(derivation), check_summary=check_summary, index=index)
+        tasks=exam.tasks_for(derivation), check_summary=check_summary, index=index,
+        setup=exam.setup_text(derivation), answers=exam.answers(derivation, blocks))
 
 
 def _note_height(note: Note, per_line: int = 100) -> float:
@@ -974,26 +977,3 @@ def _note_height(note: Note, per_line: int = 100) -> float:
     chars = len(re.sub(r"\\[A-Za-z]+|[{}$^_]", "", note.text))
     lines = 1 + chars // per_line
     return (11.0 + 4.5 * lines) if note.kind in ("warning", "lint") else 1.0 + 3.8 * lines
-
-
-def tasks_for(derivation: Derivation) -> list[Tex]:
-    """What an exam question asks: the quantities to compute, in the order of the solution."""
-    def symbols(kinds):
-        steps = [s for s in derivation.steps if s.kind in kinds and s.op is not None]
-        return ", ".join(f"${s.symbol}$" for s in steps)
-
-    tasks = []
-    forward = [s for s in derivation.of_kind(Kind.FORWARD)]
-    if forward:
-        tasks.append(Tex("Compute the forward pass: " + symbols((Kind.FORWARD,)) + "."))
-    if derivation.of_kind(Kind.LOSS):
-        tasks.append(Tex("Compute the loss " + symbols((Kind.LOSS,)) + "."))
-    grads = derivation.of_kind(Kind.GRADIENT)
-    if grads:
-        tasks.append(Tex("Derive, with the chain rule, the gradients " + symbols((Kind.GRADIENT,))
-                         + " and evaluate them."))
-    if derivation.of_kind(Kind.UPDATE):
-        eta = derivation["eta"].symbol if "eta" in derivation else r"\eta"
-        tasks.append(Tex(rf"Perform one gradient-descent step with learning rate ${eta}$: compute "
-                         + symbols((Kind.UPDATE,)) + "."))
-    return tasks
