@@ -152,7 +152,8 @@ def _name(step) -> Say:
 
 def _inline(symbol: str) -> str:
     r"""``\frac{\partial L}{\partial W}`` as ``\partial L/\partial W`` (for a sentence)."""
-    return re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2", symbol)
+    group = r"((?:[^{}]|\{[^{}]*\})*)"          # braces one level deep: \partial W_{xh}
+    return re.sub(r"\\frac\{" + group + r"\}\{" + group + r"\}", r"\1/\2", symbol)
 
 
 def _largest(step):

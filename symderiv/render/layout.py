@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 #: Height of a 16:9 frame body under a title and subtitle that the packing plans with, in mm (LaTeX
 #: has 70.8 mm; the estimates may be a little short).
-FRAME_HEIGHT = 67.0
+FRAME_HEIGHT = 67.5
 #: A single item may use this much of a frame of its own (estimates are a little generous for tall items).
 ALONE_HEIGHT = 68.5
 #: One font size smaller (\small under the 11 pt body): what the height of a block becomes.
@@ -73,17 +73,18 @@ class Frame:
 
 #: A figure is drawn at most this tall on a slide, its caption included (\symfigure{0.72\textheight}), in mm.
 FIGURE_CAP = 64.0
+FIGURE_MARGIN = 1.2
 
 
 def _h(item, narrow: bool = False) -> float:
-    if getattr(item, "type", "") == "figure":
-        return min(item.height, FIGURE_CAP)
+    if getattr(item, "type", "") == "figure":       # figures come out a little taller than drawn (caption)
+        return min(item.height * FIGURE_MARGIN, FIGURE_CAP)
     return (getattr(item, "height_narrow", 0.0) or item.height) if narrow else item.height
 
 
 def _narrow(item, budget: float = FRAME_HEIGHT) -> bool:
     """A block that fits in one of two columns: narrow enough, and not too tall once its notes wrap."""
-    if getattr(item, "type", "") not in ("block", "table"):
+    if getattr(item, "type", "") not in ("block", "table", "given"):
         return False
     return 0 < item.width <= NARROW and _h(item, narrow=True) <= 0.85 * budget
 
@@ -243,7 +244,7 @@ def frames_for(sections, subtitle: str, height: float = FRAME_HEIGHT) -> list[Fr
 def _title(sections: list, items: list) -> str:
     """A frame's title: its sections, then the descent step, example, time steps or layers it shows."""
     headings = [sections[0].title] + [s.title[0].lower() + s.title[1:] for s in sections[1:]]
-    base = " and ".join(headings[:2]) + (" ..." if len(headings) > 2 else "")
+    base = headings[0] if len(headings) == 1 else ", ".join(headings[:-1]) + " and " + headings[-1]
     qualifiers = []
     descents = {s.descent for s in sections if s.descent}
     if len(descents) == 1:

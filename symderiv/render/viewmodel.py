@@ -77,6 +77,7 @@ class Block:
     example: int | None = None     # the example of a batch it belongs to
     family: tuple = ()             # the same quantity at another time, example or descent step has the same family
     small: bool = False            # typeset one font size smaller (a block that fits a slide only so)
+    twin: tuple = ()               # a parameter's step: another parameter's of the same layer has the same twin
 
     @property
     def topic(self) -> str:
@@ -138,6 +139,9 @@ class ValueTable:
     notes: list = field(default_factory=list)
     type: str = "table"
     small: bool = False
+    header: list = field(default_factory=list)      # column headings (instances), when the table has them
+    grid: bool = False             # one paragraph of cells (``rows`` holds one row), wrapped where it must
+    stacked: bool = False          # one column of cells per row of ``rows`` (its label the heading), side by side
 
     @property
     def topic(self) -> str:
@@ -166,6 +170,21 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Fact:
+    """A line of the set-up table: ``value`` is math, or (``text``) words that may wrap."""
+
+    label: str
+    value: Tex
+    text: bool = False
+
+
+def fact(label: str, value: Tex) -> Fact:
+    """A set-up line; a value that is words only (``\\text{...}``) is set as text, so it can wrap."""
+    match = re.fullmatch(r"\\text\{((?:[^{}]|\{[^{}]*\})*)\}", str(value))
+    return Fact(label, Tex(match.group(1)), True) if match else Fact(label, value)
+
+
+@dataclass(frozen=True)
 class GivenRow:
     symbol: Tex
     value: Tex
@@ -173,6 +192,7 @@ class GivenRow:
     role: str
     token: str | None
     rows: int
+    width: float = 0.0        # estimated width of the table's row in mm (\small)
 
 
 @dataclass(frozen=True)
@@ -193,7 +213,7 @@ class ExampleView:
     title: str
     description: str
     kind: str
-    facts: list[tuple[str, Tex]]
+    facts: list                       # Fact per line of the set-up table
     given: list[GivenRow]
     figures: dict[str, Figure]
     sections: list[Section]
@@ -397,7 +417,8 @@ def block_overhead(caption: str) -> float:
     return 2.4 + (2.4 if caption else 0.0)
 
 
-def block_for(step: Step, derivation: Derivation, digits: int, width: float, where: str) -> Block:
+def block_for(step: Step, derivation: Derivation, digits: int, width: float, where: str, chain_line: bool = True
+              ) -> Block:
     """The printed lines of one computed step."""
     res_digits = _update_digits(step, derivation, digits)
     ctx = Context(derivation, operand_digits(step, derivation, digits, res_digits), width)
@@ -418,6 +439,8 @@ def block_for(step: Step, derivation: Derivation, digits: int, width: float, whe
 
     chain = clean_chain(" ".join(step.chain)) if step.chain else ""
     symbolic = formula.symbolic or ""
+    if not chain_line and symbolic and not _same_math(symbolic, step.symbol):
+        chain = ""                                          # compact: the formula says how, the chain why
     if chain and not _same_math(chain, step.symbol):     # a chain that only restates the symbol is skipped
         add("=", chain)
     if symbolic and not (chain and step.value.size == 1 and _same_math(chain, symbolic)) and symbolic != chain:
@@ -437,6 +460,8 @@ def block_for(step: Step, derivation: Derivation, digits: int, width: float, whe
         return _finish_block(step, derivation, lines, heights, digits, res_digits, formula, where)
     rel, result, res_rows, _ = _result_line(step, res_digits, formula.exact)
     substituted = elide_lines(formula.substituted)
+    if not chain_line and (formula.rows >= COMPACT_ROWS or len(substituted) > 1 or _maps_one_tensor(step, derivation)):
+        substituted = []              # compact: values this big, or one just shown, are on the slides before
     if substituted and not (len(substituted) == 1 and substituted[0].strip() == result.strip()) \
             and not (len(substituted) == 1 and _same_math(substituted[0], symbolic) and formula.exact):
         for i, part in enumerate(substituted):
@@ -452,6 +477,16 @@ def block_for(step: Step, derivation: Derivation, digits: int, width: float, whe
     return _finish_block(step, derivation, lines, heights, digits, res_digits, formula, where)
 
 
+def _maps_one_tensor(step: Step, derivation: Derivation) -> bool:
+    """The step applies a function to one vector or matrix (and given settings): its substituted line
+    would only repeat that value, shown as the step before's result."""
+    computed = [name for name in step.inputs if name in derivation and derivation[name].op is not None]
+    return len(computed) == 1 and derivation[computed[0]].value.size > 1 and all(
+        derivation[name].kind in (Kind.CONSTANT, Kind.SIZE) for name in step.inputs if name not in computed)
+
+
+#: A compact deck leaves out substituted lines holding a matrix of this many rows or more.
+COMPACT_ROWS = 3
 #: A substituted line broken into more pieces than this shows its first and last ones, dots between.
 MAX_PIECES = 4
 
@@ -482,9 +517,11 @@ def _finish_block(step: Step, derivation: Derivation, lines: list, heights: list
     example = example_of(step.name)
     group = f"{step.descent}|{example or ''}|{step.time if step.time is not None else ''}|{step.topic}"
     family = (str(step.kind), step.owner, step.role, step.layer, step.parameter, step.topic)
+    # another parameter's gradient (or contribution, or update) computed the same way
+    twin = (str(step.kind), step.owner) if step.parameter is not None else ()
     return Block(step.name, safe_label(f"{derivation.example['name']}:{step.name}"), caption, lines, notes, height,
                  step.time, group, str(step.kind), width=width, line_heights=list(heights), descent=step.descent,
-                 example=example, family=family)
+                 example=example, family=family, twin=twin)
 
 
 _EXAMPLE_SUFFIX = re.compile(r"\(n=(\d+)(?:,step=\d+)?\)$")
@@ -615,13 +652,18 @@ def _rough(x) -> str:
 
 
 # -- given values ---------------------------------------------------------------------------------------
-ROLES = {Kind.INPUT: "input", Kind.PARAMETER: "parameter (trained)", Kind.CONSTANT: "given constant"}
+ROLES = {Kind.INPUT: "input", Kind.PARAMETER: "trained", Kind.CONSTANT: "constant"}
 
 
-def given_rows(derivation: Derivation, digits: int, where: str) -> list[GivenRow]:
+def given_rows(derivation: Derivation, digits: int, where: str, settings: bool = True) -> list[GivenRow]:
+    """The table of given values; without ``settings`` the layers' sizes, strides and paddings (the
+    constants the shape computations read, which the set-up slide states) are left out."""
     targets = {s.inputs[1] for s in derivation.of_kind(Kind.LOSS) if len(s.inputs) > 1}
+    shaping = {name for s in derivation.of_kind(Kind.SIZE) for name in s.inputs}
     rows = []
     for step in derivation.of_kind(Kind.INPUT, Kind.PARAMETER, Kind.CONSTANT):
+        if not settings and step.kind == Kind.CONSTANT and step.name in shaping:
+            continue
         value = latexnum.tensor(step.value, max(digits, 6))
         if step.axes and step.value.ndim == 1:
             sizes = [latexnum.scalar(n, digits).latex for n in step.value.flat]
@@ -637,11 +679,13 @@ def given_rows(derivation: Derivation, digits: int, where: str) -> list[GivenRow
             role = "learning rate"
         shape = " × ".join(str(n) for n in step.value.shape) if step.value.shape else "scalar"
         if step.axes:
-            shape = " and ".join(step.axes)
-            role = "given size"
+            shape = " × ".join(step.axes)
+            role = "size"
         token = step.token
-        rows.append(GivenRow(check_math(step.symbol, f"{where}: symbol of {step.name}"), Tex(value.latex), shape,
-                             role, token, value.rows))
+        symbol = check_math(step.symbol, f"{where}: symbol of {step.name}")
+        width = (2.0 * (latex_width(symbol) + value.width) + 1.8 * (len(shape) + len(role) + len(token or "") + 4)
+                 + 14.0)
+        rows.append(GivenRow(symbol, Tex(value.latex), shape, role, token, value.rows, width))
     return rows
 
 
@@ -759,6 +803,8 @@ def backward_order(steps: list[Step], derivation: Derivation) -> list[Step]:
 
 
 # -- --detail compact: one instance in full, the others as tables -------------------------------------------
+#: Figures that recap a whole pass (left out of a compact deck).
+RECAP_FIGURES = ("forward", "backward")
 #: Custom blocks that list every cell of a map (their lines are the same computation, cell by cell).
 LISTING_SUFFIXES = (":cells", ":windows")
 
@@ -784,46 +830,60 @@ def compact_section(section: Section, derivation: Derivation) -> Section:
                 and getattr(item, "descent", 1) == 1)
 
     shown = {i.family for i in section.items if getattr(i, "type", "") == "block" and in_full(i) and i.family}
-    items, tabled, place = [], [], None
+    seen_twins = set()
+    items, others, twins = [], [], []       # others: other instances' steps; twins: other parameters' (in full)
+    place = twin_place = None
     for item in section.items:
-        if getattr(item, "type", "") == "block" and not in_full(item) and item.family in shown:
-            tabled.append(item)
-            if place is None:
-                place = len(items)
+        block = getattr(item, "type", "") == "block"
+        if block and in_full(item) and item.twin:
+            if item.twin in seen_twins:        # the same computation for another parameter: its value will do
+                twins.append(item)
+                twin_place = len(items) if twin_place is None else twin_place
+                continue
+            seen_twins.add(item.twin)
+        if block and not in_full(item) and item.family in shown:
+            others.append(item)
+            place = len(items) if place is None else place
             continue
-        if getattr(item, "type", "") == "block" and item.name.endswith(LISTING_SUFFIXES) or (
-                getattr(item, "type", "") == "block" and item.name in derivation
-                and derivation[item.name].op == "conv2d_kernel_grad_parts"):
-            item = first_line_only(item)
+        if block and item.name.endswith(LISTING_SUFFIXES):
+            item = first_entries(item, 1)
+        elif block and item.name in derivation and derivation[item.name].op == "conv2d_kernel_grad_parts":
+            item = first_entries(item, 2)
         items.append(item)
-    if tabled:
-        tables = value_tables(tabled, derivation, section.key)
+    if others:
         if section.key == "backward" or place is None:
             # after the time step worked in full, whose steps the table repeats
-            last_full = max((k for k, i in enumerate(items) if getattr(i, "type", "") == "block" and in_full(i)
-                             and i.family in {b.family for b in tabled}), default=len(items) - 1)
-            place = last_full + 1
+            place = max((k for k, i in enumerate(items) if getattr(i, "type", "") == "block" and in_full(i)
+                         and i.family in {b.family for b in others}), default=len(items) - 1) + 1
+        tables = value_tables(others, derivation, section.key)
         items[place:place] = tables
+        if twin_place is not None and twin_place >= place:
+            twin_place += len(tables)
+    if twins:
+        items[twin_place:twin_place] = value_tables(twins, derivation, section.key)
     return replace(section, items=items)
 
 
-def first_line_only(block: Block) -> Block:
-    """A block listing many cells cut to its first one, with a note that the others follow the same way."""
-    if len(block.lines) < 2:
+def first_entries(block: Block, count: int) -> Block:
+    """A block listing many cells (or terms) cut to its first ``count`` entries (lines with a left side,
+    with their continuation lines), with a note that the others follow the same way."""
+    starts = [i for i, line in enumerate(block.lines) if str(line.lhs)] + [len(block.lines)]
+    if len(starts) <= count + 1:
         return block
-    rest = len(block.lines) - 1
+    end = starts[count]
+    rest = len(starts) - 1 - count
     words = "window" if block.name.endswith(":windows") else "term" if "(" in block.name else "cell"
     note = Note("note", escape_tex(f"The other {rest} {words}{'s' if rest > 1 else ''} are computed the same way "
                                    f"(their values are in the result)."))
     notes = [n for n in block.notes if n.kind != "note"] + [note]
-    height = block.line_heights[0] + block_overhead(block.caption) + sum(_note_height(n) for n in notes)
-    return replace(block, lines=block.lines[:1], line_heights=block.line_heights[:1], notes=notes, height=height,
-                   height_narrow=height + 4.0)
+    height = sum(block.line_heights[:end]) + block_overhead(block.caption) + sum(_note_height(n) for n in notes)
+    return replace(block, lines=block.lines[:end], line_heights=block.line_heights[:end], notes=notes,
+                   height=height, height_narrow=height + 4.0, width=block_width(block.lines[:end]))
 
 
 #: Width of a table of values on a slide, in mm, and the estimated width of one character of a cell.
-TABLE_WIDTH = 138.0
-CELL_MM = 1.9
+TABLE_WIDTH = 140.0
+CELL_MM = 1.5
 
 
 def _instance_label(block: Block) -> str:
@@ -838,8 +898,10 @@ def _instance_label(block: Block) -> str:
 
 
 def value_tables(blocks: list[Block], derivation: Derivation, section: str) -> list[ValueTable]:
-    """Tables of the tabled blocks: one row per instance (time step, example, descent step), one column
-    per quantity, each cell ``symbol rel value``; split into several tables when too wide or too tall."""
+    """Tables of the tabled blocks, each cell ``symbol rel value``: the quantities of one instance (other
+    parameters' gradients) as a paragraph of cells; several instances with more quantities than instances
+    as one column per instance ("t = 3"), side by side as far as they fit; else one row per instance.
+    LaTeX wraps cells and columns that do not fit a line; the heights planned assume the widths estimated."""
     families, rows = [], {}
     for block in blocks:
         if block.family not in families:
@@ -851,50 +913,94 @@ def value_tables(blocks: list[Block], derivation: Derivation, section: str) -> l
             result = block.lines[-1]
             symbol = inline_fractions(str(block.lines[0].lhs))
             cells[(label, family)] = Tex(f"{symbol} {result.rel} {result.rhs}")
-    widths = {f: max(CELL_MM * latex_width(cells[(l, f)]) + 4.0 for l in rows if (l, f) in cells) for f in families}
-    chunks, current, used = [], [], 0.0
-    label_width = CELL_MM * max(len(label) for label in rows) + 4.0
-    for family in families:
-        if current and used + widths[family] > TABLE_WIDTH - label_width:
-            chunks.append(current)
-            current, used = [], 0.0
-        current.append(family)
-        used += widths[family]
-    if current:
-        chunks.append(current)
-    what = {"forward": "computed the same way", "loss": "computed the same way",
-            "backward": "computed the same way", "gradients": "computed the same way",
-            "update": "computed the same way"}.get(section, "computed the same way")
+    width_of = {key: _cell_mm(cell) for key, cell in cells.items()}
     first = blocks[0]
-    caption = ("the same steps at the other time steps" if first.time is not None and first.example is None
+    key = f"{first.name}:table"
+    caption = ("the same steps for the other parameters" if len(rows) == 1 and first.twin else
+               "the same steps at the other time steps" if first.time is not None and first.example is None
                and first.descent == 1 else "the same steps for the other examples" if first.descent == 1
                else f"the same steps with the parameters after descent step {first.descent - 1}")
+
+    def table(k: int, body: list, height: float, width: float, kind: str, header=()) -> ValueTable:
+        return ValueTable(f"{key}{k + 1}", safe_label(f"{derivation.example['name']}:{key}{k + 1}"),
+                          caption if k == 0 else f"{caption} (continued)", body, height, width,
+                          group=f"table|{first.descent}", section=section, descent=first.descent,
+                          header=list(header), grid=kind == "grid", stacked=kind == "columns")
+
+    if len(rows) == 1:                      # one instance: its quantities, as many to a line as fit
+        label = next(iter(rows))
+        lines = _wrap([width_of[(label, f)] for f in families], TABLE_WIDTH)
+        height = TABLE_CAPTION + sum(_row_mm([cells[(label, families[i])] for i in line]) for line in lines)
+        return [table(0, [("", [cells[(label, f)] for f in families])], height, TABLE_WIDTH, "grid")]
+    if len(families) > len(rows):           # one column per instance, as many side by side as fit
+        labels = list(rows)
+        widths = [max([width_of[(label, f)] for f in families if (label, f) in cells] + [CELL_MM * len(label)])
+                  for label in labels]
+        column_mm = {label: TABLE_HEAD + sum(_row_mm([cells[(label, f)]]) for f in families if (label, f) in cells)
+                     for label in labels}
+        out, group, used = [], [], 0.0
+        for line in _wrap(widths, TABLE_WIDTH):
+            line_labels = [labels[i] for i in line]
+            line_mm = max(column_mm[label] for label in line_labels)
+            if group and used + line_mm > TABLE_HEIGHT:
+                out.append((group, used))
+                group, used = [], 0.0
+            group += line_labels
+            used += line_mm
+        out.append((group, used))
+        return [table(k, [(label, [cells[(label, f)] for f in families if (label, f) in cells]) for label in group],
+                      TABLE_CAPTION + used, TABLE_WIDTH, "columns") for k, (group, used) in enumerate(out)]
+    # one row per instance: a tabular whose columns are the quantities (cut into several when too wide)
+    label_width = CELL_MM * max(len(label) for label in rows) + 4.0
+    widths = {f: max(width_of[(l, f)] for l in rows if (l, f) in cells) for f in families}
+    chunks = [[families[i] for i in line] for line in _wrap([widths[f] for f in families], TABLE_WIDTH - label_width)]
     tables = []
-    for c, chunk in enumerate(chunks):
-        body = []
-        for label, by_family in rows.items():
-            if not any(f in by_family for f in chunk):
-                continue
-            body.append((label, [cells.get((label, f), Tex("")) for f in chunk],
-                         max(_cell_rows(cells.get((label, f), "")) for f in chunk)))
-        pieces, piece, height = [], [], 0.0
+    for chunk in chunks:
+        body = [(label, [cells.get((label, f), Tex("")) for f in chunk]) for label, by_family in rows.items()
+                if any(f in by_family for f in chunk)]
+        pieces, piece, used = [], [], 0.0
         for row in body:
-            h = 4.6 * row[2] + 2.0
-            if piece and height + h > 52.0:
-                pieces.append(piece)
-                piece, height = [], 0.0
+            if piece and used + _row_mm(row[1]) > TABLE_HEIGHT:
+                pieces.append((piece, used))
+                piece, used = [], 0.0
             piece.append(row)
-            height += h
-        pieces.append(piece)
-        for k, piece in enumerate(pieces):
-            height = sum(4.6 * r[2] + 2.0 for r in piece) + 10.0
-            width = label_width + sum(widths[f] for f in chunk)
-            key = f"{first.name}:table{c + 1}-{k + 1}"
-            tables.append(ValueTable(key, safe_label(f"{derivation.example['name']}:{key}"),
-                                     f"{caption} ({what})" if c == 0 and k == 0 else f"{caption} (continued)",
-                                     [(label, row) for label, row, _ in piece], height, width,
-                                     group=f"table|{first.descent}", section=section, descent=first.descent))
+            used += _row_mm(row[1])
+        pieces.append((piece, used))
+        for piece, used in pieces:
+            tables.append(table(len(tables), piece, TABLE_CAPTION + used,
+                                label_width + sum(widths[f] for f in chunk), "rows"))
     return tables
+
+
+#: A table of values holds rows up to this height (mm) before it continues in another; its caption, and
+#: a column's heading, take this much more.
+TABLE_HEIGHT = 52.0
+TABLE_CAPTION = 4.0
+TABLE_HEAD = 4.5
+
+
+def _wrap(widths: list[float], limit: float) -> list[list[int]]:
+    """Indices of items of ``widths`` in lines no wider than ``limit`` (an item wider goes alone)."""
+    lines, line, used = [], [], 0.0
+    for i, w in enumerate(widths):
+        if line and used + w > limit:
+            lines.append(line)
+            line, used = [], 0.0
+        line.append(i)
+        used += w + 7.5          # the space between cells (2em)
+    lines.append(line)
+    return lines
+
+
+def _row_mm(row: list) -> float:
+    """mm a line of cells takes at \\small: its tallest matrix."""
+    return 4.0 * max((_cell_rows(c) for c in row), default=1) + 1.5
+
+
+def _cell_mm(cell: str) -> float:
+    """Estimated width (mm) of a table cell at \\small: sub- and superscripts count less than the line."""
+    scripts = sum(len(m) for m in re.findall(r"[_^]\{([^{}]*)\}", cell))
+    return CELL_MM * (latex_width(cell) - 0.4 * scripts) + 4.0
 
 
 def _cell_rows(cell: str) -> int:
@@ -918,8 +1024,8 @@ def example_view(derivation: Derivation, verification, lints=(), digits: int = 4
     for step in derivation.steps:
         if step.op is None or step.kind in (Kind.INPUT, Kind.PARAMETER, Kind.CONSTANT):
             continue
-        block = block_for(step, derivation, digits, width, where)
-        if step.name in warnings:
+        block = block_for(step, derivation, digits, width, where, chain_line=detail == "full")
+        if step.name in warnings and detail == "full":
             block.notes.append(warnings[step.name])
         blocks[step.name] = block
     summary: list[Note] = []
@@ -927,7 +1033,7 @@ def example_view(derivation: Derivation, verification, lints=(), digits: int = 4
         text = text_with_math(getattr(lint, "latex", "") or lint.message, f"{where}: lint {lint.name}")
         note = Note("lint", text, f"Teaching note ({lint.name})")
         target = next((s for s in lint.steps if s in blocks), None)
-        if target is not None:
+        if target is not None and detail == "full":     # compact: the notes are told once, at the end
             blocks[target].notes.append(note)
         summary.append(note)
     for block in blocks.values():
@@ -935,11 +1041,15 @@ def example_view(derivation: Derivation, verification, lints=(), digits: int = 4
         block.height += sum(_note_height(n) for n in block.notes)
 
     figs = figures.figures_for(derivation, digits)
+    if detail == "compact":           # the passes at a glance repeat what the slides and tables show
+        figs = {key: fig for key, fig in figs.items() if key not in RECAP_FIGURES}
     sections = build_sections(derivation, blocks, figs)
     if detail == "compact":
         sections = [compact_section(s, derivation) for s in sections]
     vanished = [n for n in warnings if derivation[n].kind == Kind.GRADIENT]
-    if vanished:
+    # compact: the saturation note already names the gradients that vanish through the saturated units
+    told = detail == "compact" and any(lint.name == "saturation" for lint in lints)
+    if vanished and not told:
         items = []
         for name in vanished:
             step = derivation[name]
@@ -962,7 +1072,8 @@ def example_view(derivation: Derivation, verification, lints=(), digits: int = 4
                          "computed from where float64 rounding is all that separates them.")
     return ExampleView(
         name=ex["name"], title=ex.get("title") or ex["name"], description=ex.get("description") or "",
-        kind=ex["kind"], facts=figures.facts_for(derivation), given=given_rows(derivation, digits, where),
+        kind=ex["kind"], facts=[fact(label, value) for label, value in figures.facts_for(derivation)],
+        given=given_rows(derivation, digits, where, settings=detail == "full"),
         figures=figs, sections=sections, summary=summary,
         checks=check_rows(derivation, verification, where) if verification is not None else [],
         tasks=exam.tasks_for(derivation), check_summary=check_summary, index=index,
@@ -976,4 +1087,4 @@ def _note_height(note: Note, per_line: int = 100) -> float:
     """
     chars = len(re.sub(r"\\[A-Za-z]+|[{}$^_]", "", note.text))
     lines = 1 + chars // per_line
-    return (11.0 + 4.5 * lines) if note.kind in ("warning", "lint") else 1.0 + 3.8 * lines
+    return (9.0 + 3.8 * lines) if note.kind in ("warning", "lint") else 1.0 + 3.8 * lines
