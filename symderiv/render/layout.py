@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 #: Height of a 16:9 frame body under a title and subtitle that the packing plans with, in mm (LaTeX
 #: has 70.8 mm; the estimates may be a little short).
-FRAME_HEIGHT = 67.5
+FRAME_HEIGHT = 67.0
 #: A single item may use this much of a frame of its own (estimates are a little generous for tall items).
 ALONE_HEIGHT = 68.5
 #: One font size smaller (\small under the 11 pt body): what the height of a block becomes.

@@ -77,6 +77,7 @@ class Block:
     example: int | None = None     # the example of a batch it belongs to
     family: tuple = ()             # the same quantity at another time, example or descent step has the same family
     small: bool = False            # typeset one font size smaller (a block that fits a slide only so)
+    caption_narrow: float = 0.0    # mm more its caption takes in one of two columns (it wraps)
     twin: tuple = ()               # a parameter's step: another parameter's of the same layer has the same twin
 
     @property
@@ -404,7 +405,8 @@ def _line_height(lhs: str, rhs: str, rows: int | None = None) -> float:
     tall = any(t in part for part in (lhs, rhs) for t in (r"\frac", r"\sum"))
     rows = max(tex_rows(lhs), tex_rows(rhs))
     if rows > 1:                       # a matrix row is a baseline (4.8 mm); two-row ones overlap the gaps
-        return 4.6 * rows + 1.2 + (3.6 if tall and rows == 2 else 0.0)
+        wrapped = 2.0 if re.search(r"\\left[(\[]\s*\\begin\{bmatrix\}", rhs) else 0.0  # brackets around a matrix
+        return 4.6 * rows + 1.2 + (3.6 if tall and rows == 2 else 0.0) + wrapped
     if "bmatrix" in rhs:
         return 9.0 if tall else 7.6
     if tall:
@@ -430,7 +432,8 @@ def block_for(step: Step, derivation: Derivation, digits: int, width: float, whe
     limit = rhs_limit(symbol)
 
     def add(rel: str, rhs: str, rows: int = 1):
-        for k, piece in enumerate(break_line(clean_chain(rhs), limit)):
+        pieces = [rhs] if rhs.startswith(r"\quad ") else break_line(clean_chain(rhs), limit)
+        for k, piece in enumerate(pieces):
             lhs = symbol if not lines else Tex("")
             if k:
                 rel, piece = "", r"\quad " + piece
@@ -459,7 +462,9 @@ def block_for(step: Step, derivation: Derivation, digits: int, width: float, whe
                 heights.append(_line_height(lhs, piece, rows))
         return _finish_block(step, derivation, lines, heights, digits, res_digits, formula, where)
     rel, result, res_rows, _ = _result_line(step, res_digits, formula.exact)
-    substituted = elide_lines(formula.substituted)
+    # the substituted line broken where it is too wide, and a very long one shortened
+    substituted = elide_lines([piece.removeprefix(r"\quad ") for part in formula.substituted
+                               for piece in break_line(clean_chain(part), limit)])
     if not chain_line and (formula.rows >= COMPACT_ROWS or len(substituted) > 1 or _maps_one_tensor(step, derivation)):
         substituted = []              # compact: values this big, or one just shown, are on the slides before
     if substituted and not (len(substituted) == 1 and substituted[0].strip() == result.strip()) \
@@ -513,15 +518,27 @@ def _finish_block(step: Step, derivation: Derivation, lines: list, heights: list
     if step.time is not None and caption:
         caption = f"{caption}, t = {step.time}"
     height = sum(heights) + block_overhead(caption)
+    extra_narrow = caption_lines(caption, CAPTION_CHARS_NARROW) * CAPTION_LINE_MM - CAPTION_LINE_MM
     width = block_width(lines)
     example = example_of(step.name)
     group = f"{step.descent}|{example or ''}|{step.time if step.time is not None else ''}|{step.topic}"
     family = (str(step.kind), step.owner, step.role, step.layer, step.parameter, step.topic)
     # another parameter's gradient (or contribution, or update) computed the same way
     twin = (str(step.kind), step.owner) if step.parameter is not None else ()
-    return Block(step.name, safe_label(f"{derivation.example['name']}:{step.name}"), caption, lines, notes, height,
-                 step.time, group, str(step.kind), width=width, line_heights=list(heights), descent=step.descent,
-                 example=example, family=family, twin=twin)
+    block = Block(step.name, safe_label(f"{derivation.example['name']}:{step.name}"), caption, lines, notes, height,
+                  step.time, group, str(step.kind), width=width, line_heights=list(heights), descent=step.descent,
+                  example=example, family=family, twin=twin)
+    block.caption_narrow = extra_narrow
+    return block
+
+
+#: Characters of a caption (\\footnotesize) on a line of one of two columns, and the height of a line (mm).
+CAPTION_CHARS_NARROW = 44
+CAPTION_LINE_MM = 3.3
+
+
+def caption_lines(caption: str, per_line: int) -> int:
+    return max(1, -(-len(caption) // per_line)) if caption else 0
 
 
 _EXAMPLE_SUFFIX = re.compile(r"\(n=(\d+)(?:,step=\d+)?\)$")
@@ -1037,7 +1054,7 @@ def example_view(derivation: Derivation, verification, lints=(), digits: int = 4
             blocks[target].notes.append(note)
         summary.append(note)
     for block in blocks.values():
-        block.height_narrow = block.height + sum(_note_height(n, 40) for n in block.notes)
+        block.height_narrow = block.height + block.caption_narrow + sum(_note_height(n, 40) for n in block.notes)
         block.height += sum(_note_height(n) for n in block.notes)
 
     figs = figures.figures_for(derivation, digits)
@@ -1087,4 +1104,4 @@ def _note_height(note: Note, per_line: int = 100) -> float:
     """
     chars = len(re.sub(r"\\[A-Za-z]+|[{}$^_]", "", note.text))
     lines = 1 + chars // per_line
-    return (9.0 + 3.8 * lines) if note.kind in ("warning", "lint") else 1.0 + 3.8 * lines
+    return (10.0 + 4.0 * lines) if note.kind in ("warning", "lint") else 1.0 + 3.8 * lines
