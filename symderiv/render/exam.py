@@ -123,7 +123,7 @@ def setup_text(derivation: Derivation) -> str:
 
 
 # -- answers given away ------------------------------------------------------------------------------
-_NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:\.\d+)?(?![\w.])")
+_NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:\.\d+)?(?!\w|\.\d)")      # a number, perhaps ending a sentence
 
 
 def given_away(derivation: Derivation, source: str) -> list[str]:

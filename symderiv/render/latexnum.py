@@ -92,7 +92,7 @@ def _elide(cells: list[list[str]]) -> list[list[str]]:
 
 
 def _matrix_value(array: np.ndarray, digits: int, transposed_row: bool = False, scale: int | None = None) -> TexValue:
-    """A 2-D array as a bmatrix; ``transposed_row`` prints an n×1 column as [..]^T.
+    r"""A 2-D array as a bmatrix; ``transposed_row`` prints an n×1 column as [..]^T.
 
     A matrix too wide for a slide whose entries are all tiny is printed as a power of ten times a
     matrix of mantissas (``10^{-4} \cdot [-3.612 ...]``), the digits of each entry kept.

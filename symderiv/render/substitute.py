@@ -273,7 +273,7 @@ def break_line(text: str, max_width: float) -> list[str]:
 
 
 def _open_tuples(text: str) -> str:
-    """Top-level ``\left( ... \right)`` groups that hold a tuple written with plain parentheses (which may
+    r"""Top-level ``\left( ... \right)`` groups that hold a tuple written with plain parentheses (which may
     be broken across lines); groups that are no tuples stay as they are."""
     out, i, depth = "", 0, 0
     while i < len(text):

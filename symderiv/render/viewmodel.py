@@ -497,7 +497,7 @@ MAX_PIECES = 4
 
 
 def elide_lines(pieces: list[str]) -> list[str]:
-    """The pieces of a very long substituted line: the first two, ``+ \dots``, the last one."""
+    r"""The pieces of a very long substituted line: the first two, ``+ \dots``, the last one."""
     if len(pieces) <= MAX_PIECES:
         return pieces
     return pieces[:2] + [r"+ \dots"] + pieces[-1:]
@@ -837,9 +837,10 @@ def _full_time(section: Section) -> int | None:
     return times[0]
 
 
-def compact_section(section: Section, derivation: Derivation) -> Section:
+def compact_section(section: Section, derivation: Derivation, worked: dict | None = None) -> Section:
     """The section with the steps of the other time steps, examples and descent steps as tables of
-    values; lists of cells cut to their first line."""
+    values; lists of cells cut to their first line. ``worked`` collects, per section key, the steps'
+    families worked in full, so that a later descent step's section is all tables."""
     full_time = _full_time(section)
 
     def in_full(item) -> bool:
@@ -847,6 +848,9 @@ def compact_section(section: Section, derivation: Derivation) -> Section:
                 and getattr(item, "descent", 1) == 1)
 
     shown = {i.family for i in section.items if getattr(i, "type", "") == "block" and in_full(i) and i.family}
+    if worked is not None:
+        shown |= worked.get(section.key, set())
+        worked.setdefault(section.key, set()).update(shown)
     seen_twins = set()
     items, others, twins = [], [], []       # others: other instances' steps; twins: other parameters' (in full)
     place = twin_place = None
@@ -1062,7 +1066,8 @@ def example_view(derivation: Derivation, verification, lints=(), digits: int = 4
         figs = {key: fig for key, fig in figs.items() if key not in RECAP_FIGURES}
     sections = build_sections(derivation, blocks, figs)
     if detail == "compact":
-        sections = [compact_section(s, derivation) for s in sections]
+        shown: dict = {}          # section key -> families worked in full (in the first descent step)
+        sections = [compact_section(s, derivation, shown) for s in sections]
     vanished = [n for n in warnings if derivation[n].kind == Kind.GRADIENT]
     # compact: the saturation note already names the gradients that vanish through the saturated units
     told = detail == "compact" and any(lint.name == "saturation" for lint in lints)
