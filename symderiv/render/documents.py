@@ -17,9 +17,9 @@ from symderiv.render.env import environment
 from symderiv.render.viewmodel import ExampleView, Note, Section, example_view, safe_label
 
 #: Rows of the verification table per slide.
-CHECK_ROWS_PER_FRAME = 10
+CHECK_ROWS_PER_FRAME = 9
 #: ... and at most this many on the last one when the summary sentence goes below them.
-CHECK_ROWS_WITH_NOTE = 6
+CHECK_ROWS_WITH_NOTE = 5
 #: Height of the given-values table's rows per slide at most, in mm (a row is 4.3 mm, a matrix row 4 mm more).
 GIVEN_HEIGHT = 58.0
 

@@ -25,6 +25,8 @@ ELIDE_AT = 8
 ELIDE_HEAD, ELIDE_TAIL = 3, 2
 #: A column vector printed as a transposed row is at most this wide (characters), else it stays a column.
 ROW_MAX_WIDTH = 48.0
+#: A matrix wider than this (characters) prints its first and last columns only.
+MATRIX_MAX_WIDTH = 56.0
 #: A matrix wider than this (characters) whose entries are all tiny gets a common power of ten.
 WIDE_MATRIX = 48.0
 #: Maps of several filters or channels are printed side by side up to this width (characters of
@@ -116,6 +118,12 @@ def _matrix_value(array: np.ndarray, digits: int, transposed_row: bool = False, 
         common = _common_power(array)
         if common is not None:
             return _matrix_value(array, digits, transposed_row, common)
+    if width > MATRIX_MAX_WIDTH and len(shown[0]) > ELIDE_HEAD + ELIDE_TAIL + 1 and r"\cdots" not in shown[0]:
+        # too wide for a slide: the first and last columns, dots between (as for a big matrix)
+        shown = [row[:ELIDE_HEAD] + [r"\cdots" if row[0] != r"\vdots" else r"\ddots"] + row[-ELIDE_TAIL:]
+                 for row in shown]
+        widths = [max(_text_width(r[j]) for r in shown) for j in range(len(shown[0]))]
+        width = sum(widths) + 1.2 * (len(widths) - 1) + 2.0 + (1.2 if transposed_row else 0.0)
     latex = _matrix(shown, r"^{\top}" if transposed_row else "")
     if scale is not None:
         latex = rf"10^{{{scale}}} \cdot {latex}"

@@ -19,11 +19,14 @@ from dataclasses import dataclass, field, replace
 
 #: Height of a 16:9 frame body under a title and subtitle that the packing plans with, in mm (LaTeX
 #: has 70.8 mm; the estimates may be a little short).
-FRAME_HEIGHT = 67.0
-#: A single item may use this much of a frame of its own (estimates are a little generous for tall items).
-ALONE_HEIGHT = 68.5
+FRAME_HEIGHT = 66.5
+#: A step estimated within this much (mm) of a full frame is set one size smaller: a tall step's estimate
+#: is a few per cent short, and one that fills a frame has no room for the difference.
+NEAR_FULL = 2.0
 #: One font size smaller (\small under the 11 pt body): what the height of a block becomes.
 SMALL_SCALE = 10.0 / 11.0
+#: Columns are filled this much (mm) less than a frame: steps in a column are estimated a little short.
+COLUMN_MARGIN = 1.5
 #: A step at most this wide (mm) may go into one of two columns (a column is about 69 mm).
 NARROW = 68.0
 #: Content shorter than this (mm, below title and subtitle) ends above the middle of a 90 mm page.
@@ -112,7 +115,7 @@ def pack(items: list, budget: float) -> list[Part] | None:
             continue
         h = _h(item, narrow=True)
         if open_part is not None:
-            room = budget - sum(p.height for p in parts if p is not open_part)
+            room = budget - COLUMN_MARGIN - sum(p.height for p in parts if p is not open_part)
             column = open_part.columns[side]
             if sum(_h(i, True) for i in column) + h <= room:
                 column.append(item)
@@ -134,7 +137,7 @@ def pack(items: list, budget: float) -> list[Part] | None:
 def fit_alone(item, budget: float = FRAME_HEIGHT) -> list:
     """An item as it goes on frames: whole (one size smaller if that is what it takes), or cut between
     its lines into pieces that fit when it does not fit a frame of its own even so."""
-    alone = budget + (ALONE_HEIGHT - FRAME_HEIGHT)
+    alone = budget - NEAR_FULL
     if item.height <= alone or getattr(item, "type", "") != "block":
         return [item]
     if item.height * SMALL_SCALE <= alone:

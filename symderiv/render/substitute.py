@@ -255,6 +255,9 @@ def break_line(text: str, max_width: float) -> list[str]:
     pieces = _break_at_operators(text, max_width)
     if pieces is not None:
         return pieces
+    juxtaposed = _juxtaposed(text)
+    if len(juxtaposed) > 1:                # a matrix times a matrix written side by side: one per line
+        return [piece for part in juxtaposed for piece in break_line(part, max_width)]
     opened = _open_tuples(text)
     if opened != text:
         lines, current = [], ""
@@ -270,6 +273,22 @@ def break_line(text: str, max_width: float) -> list[str]:
         lines.append(current.rstrip())
         return [piece for line in lines for piece in (_break_at_operators(line, max_width) or [line])]
     return [text]
+
+
+def _juxtaposed(text: str) -> list[str]:
+    """``text`` split between two matrices written side by side at the top level (a product)."""
+    parts, depth, start = [], 0, 0
+    for i in range(len(text)):
+        if text.startswith(r"\left", i) or text.startswith(r"\begin", i):
+            depth += 1
+        elif text.startswith(r"\right", i) or text.startswith(r"\end", i):
+            depth -= 1
+        elif depth == 0 and text[i] == " " and text.startswith(r"\begin{bmatrix}", i + 1) \
+                and re.search(r"\\end\{bmatrix\}(\^\{\\top\})?$", text[:i]):
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
 
 
 def _open_tuples(text: str) -> str:

@@ -407,10 +407,12 @@ def _line_height(lhs: str, rhs: str, rows: int | None = None) -> float:
     if rows > 1:                       # a matrix row is a baseline (4.8 mm); two-row ones overlap the gaps
         wrapped = 2.0 if re.search(r"\\left[(\[]\s*\\begin\{bmatrix\}", rhs) else 0.0  # brackets around a matrix
         return 4.6 * rows + 1.2 + (3.6 if tall and rows == 2 else 0.0) + wrapped
+    # a fraction whose symbols carry a superscript and a subscript (\partial a^{f}_{3}) stands taller
+    scripted = tall and re.search(r"\\partial [^{}$]*\^\{[^{}]*\}_", lhs + rhs) is not None
     if "bmatrix" in rhs:
-        return 9.0 if tall else 7.6
+        return (9.0 if tall else 7.6) + (1.5 if scripted else 0.0)
     if tall:
-        return 9.0
+        return 9.0 + (1.5 if scripted else 0.0)
     return 6.0 if r"\left" in lhs + rhs else 5.4      # parentheses sized to their content stand taller
 
 
@@ -533,7 +535,7 @@ def _finish_block(step: Step, derivation: Derivation, lines: list, heights: list
 
 
 #: Characters of a caption (\\footnotesize) on a line of one of two columns, and the height of a line (mm).
-CAPTION_CHARS_NARROW = 44
+CAPTION_CHARS_NARROW = 40
 CAPTION_LINE_MM = 3.3
 
 
@@ -957,20 +959,35 @@ def value_tables(blocks: list[Block], derivation: Derivation, section: str) -> l
         labels = list(rows)
         widths = [max([width_of[(label, f)] for f in families if (label, f) in cells] + [CELL_MM * len(label)])
                   for label in labels]
-        column_mm = {label: TABLE_HEAD + sum(_row_mm([cells[(label, f)]]) for f in families if (label, f) in cells)
-                     for label in labels}
-        out, group, used = [], [], 0.0
-        for line in _wrap(widths, TABLE_WIDTH):
-            line_labels = [labels[i] for i in line]
-            line_mm = max(column_mm[label] for label in line_labels)
-            if group and used + line_mm > TABLE_HEIGHT:
-                out.append((group, used))
-                group, used = [], 0.0
-            group += line_labels
-            used += line_mm
-        out.append((group, used))
-        return [table(k, [(label, [cells[(label, f)] for f in families if (label, f) in cells]) for label in group],
-                      TABLE_CAPTION + used, TABLE_WIDTH, "columns") for k, (group, used) in enumerate(out)]
+        # the quantities cut into runs short enough for a slide, each run a table of columns
+        runs, run, run_mm = [], [], TABLE_HEAD
+        for f in families:
+            row_mm = max(_row_mm([cells[(label, f)]]) for label in labels if (label, f) in cells)
+            if run and run_mm + row_mm > TABLE_HEIGHT:
+                runs.append(run)
+                run, run_mm = [], TABLE_HEAD
+            run.append(f)
+            run_mm += row_mm
+        runs.append(run)
+        out = []
+        for run in runs:
+            column_mm = {label: TABLE_HEAD + sum(_row_mm([cells[(label, f)]]) for f in run if (label, f) in cells)
+                         for label in labels}
+            group, used = [], 0.0
+            for line in _wrap(widths, TABLE_WIDTH):
+                line_labels = [labels[i] for i in line if any((labels[i], f) in cells for f in run)]
+                if not line_labels:
+                    continue
+                line_mm = max(column_mm[label] for label in line_labels)
+                if group and used + line_mm > TABLE_HEIGHT:
+                    out.append((group, run, used))
+                    group, used = [], 0.0
+                group += line_labels
+                used += line_mm
+            if group:
+                out.append((group, run, used))
+        return [table(k, [(label, [cells[(label, f)] for f in run if (label, f) in cells]) for label in group],
+                      TABLE_CAPTION + used, TABLE_WIDTH, "columns") for k, (group, run, used) in enumerate(out)]
     # one row per instance: a tabular whose columns are the quantities (cut into several when too wide)
     label_width = CELL_MM * max(len(label) for label in rows) + 4.0
     widths = {f: max(width_of[(l, f)] for l in rows if (l, f) in cells) for f in families}
