@@ -101,17 +101,20 @@ def _block(heights: list[float]) -> Item:
 
 
 def test_a_step_that_fits_a_slide_alone_is_never_cut():
-    block = _block([10.0] * 6)                                        # 65 mm: alone on its frame
+    block = _block([9.0] * 6)                                         # 59 mm: alone on its frame
     assert fit_alone(block) == [block]
-    slightly = _block([10.0] * 7)                                     # 75 mm: one size smaller fits
+    full = _block([10.0] * 6 + [1.0])                                 # 66 mm: too close to call, one size smaller
+    assert fit_alone(full)[0].small and len(fit_alone(full)[0].lines) == 7
+    slightly = _block([10.0] * 6 + [5.0])                             # 70 mm: one size smaller fits
     (small,) = fit_alone(slightly)
-    assert small.small and small.height < FRAME_HEIGHT + 2 and len(small.lines) == 7
+    assert small.small and small.height < FRAME_HEIGHT and len(small.lines) == 7
 
 
 def test_a_step_taller_than_a_slide_is_cut_between_lines_each_equal_to_its_symbol():
     block = _block([10.0] * 12)
     pieces = fit_alone(block)
     assert len(pieces) == 2 and sum(len(p.lines) for p in pieces) == 12
+    assert abs(len(pieces[0].lines) - len(pieces[1].lines)) <= 1      # cut in the middle, not after a full first
     assert all(str(p.lines[0].lhs) == "L" for p in pieces)
     assert pieces[1].continued and all(p.height <= FRAME_HEIGHT for p in pieces)
     assert split_tall(block, 40.0)[0].height <= 40.0

@@ -151,18 +151,29 @@ def split_tall(item, budget: float) -> list:
     if getattr(item, "type", "") != "block" or item.height <= budget or len(item.lines) < 2:
         return [item]
     overhead = item.height - sum(item.line_heights) - sum(_note_heights(item))
-    pieces, current, used = [], [], overhead
-    for line, h in zip(item.lines, item.line_heights):
-        if current and used + h > budget:
-            pieces.append(current)
-            current, used = [], overhead
-        current.append((line, h))
-        used += h
-    if current:
+    notes = sum(_note_heights(item))
+
+    def cut(target: float) -> list:
+        pieces, current, used = [], [], overhead
+        for line, h in zip(item.lines, item.line_heights):
+            if current and (used + h > budget or used >= target):
+                pieces.append(current)
+                current, used = [], overhead
+            current.append((line, h))
+            used += h
         pieces.append(current)
-    if sum(h for _, h in pieces[-1]) + overhead + sum(_note_heights(item)) > budget and len(pieces[-1]) > 1:
-        last = pieces.pop()
-        pieces += [last[:-1], last[-1:]]
+        if sum(h for _, h in pieces[-1]) + overhead + notes > budget and len(pieces[-1]) > 1:
+            last = pieces.pop()
+            pieces += [last[:-1], last[-1:]]
+        return pieces
+
+    # as few pieces as hold the lines, about equally full (no short last piece)
+    count = 2
+    while True:
+        pieces = cut((item.height + overhead * (count - 1)) / count)
+        if len(pieces) <= count or count >= len(item.lines):
+            break
+        count += 1
     out = []
     for k, piece in enumerate(pieces):
         lines = [line for line, _ in piece]

@@ -448,7 +448,8 @@ def block_for(step: Step, derivation: Derivation, digits: int, width: float, whe
         chain = ""                                          # compact: the formula says how, the chain why
     if chain and not _same_math(chain, step.symbol):     # a chain that only restates the symbol is skipped
         add("=", chain)
-    if symbolic and not (chain and step.value.size == 1 and _same_math(chain, symbolic)) and symbolic != chain:
+    if symbolic and not (chain and step.value.size == 1 and _same_math(chain, symbolic)) and symbolic != chain \
+            and not _same_math(symbolic, step.symbol):          # tanh(c_1) = tanh(c_1) says nothing
         for i, part in enumerate(split_sum(symbolic, [], width)):
             if i == 0:
                 add("=", part)
