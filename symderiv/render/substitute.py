@@ -55,6 +55,8 @@ def transpose_symbol(symbol: str) -> str:
     """``W`` -> ``{W}^{\\top}``; a fraction gets parentheses so the ``\\top`` cannot be misread."""
     if r"\frac" in symbol or r"\left" in symbol:
         return rf"\left({symbol}\right)^{{\top}}"
+    if "^" in symbol:             # {\tilde{a}^{(1)}}^{\top} is a double superscript to TeX; the {} ends the first
+        return rf"{{{symbol}{{}}}}^{{\top}}"
     return rf"{{{symbol}}}^{{\top}}"
 
 
