@@ -113,10 +113,11 @@ def test_a_step_that_fits_a_slide_alone_is_never_cut():
 def test_a_step_taller_than_a_slide_is_cut_between_lines_each_equal_to_its_symbol():
     block = _block([10.0] * 12)
     pieces = fit_alone(block)
-    assert len(pieces) == 2 and sum(len(p.lines) for p in pieces) == 12
-    assert abs(len(pieces[0].lines) - len(pieces[1].lines)) <= 1      # cut in the middle, not after a full first
+    assert len(pieces) == 3 and sum(len(p.lines) for p in pieces) == 12
+    counts = [len(p.lines) for p in pieces]
+    assert max(counts) - min(counts) <= 1                             # cut evenly, no short last piece
     assert all(str(p.lines[0].lhs) == "L" for p in pieces)
-    assert pieces[1].continued and all(p.height <= FRAME_HEIGHT for p in pieces)
+    assert pieces[1].continued and pieces[2].continued and all(p.height <= FRAME_HEIGHT for p in pieces)
     assert split_tall(block, 40.0)[0].height <= 40.0
 
 

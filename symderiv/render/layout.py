@@ -143,7 +143,7 @@ def fit_alone(item, budget: float = FRAME_HEIGHT) -> list:
     if item.height * SMALL_SCALE <= alone:
         return [replace(item, small=True, height=item.height * SMALL_SCALE,
                         height_narrow=_h(item, True) * SMALL_SCALE)]
-    return split_tall(item, budget)
+    return split_tall(item, alone)
 
 
 def split_tall(item, budget: float) -> list:
@@ -153,19 +153,33 @@ def split_tall(item, budget: float) -> list:
     overhead = item.height - sum(item.line_heights) - sum(_note_heights(item))
     notes = sum(_note_heights(item))
 
+    # in a listing (cells, windows, terms: several lines with a left side) an entry stays with its
+    # continuation lines; in one derivation any line may start a frame
+    listing = sum(1 for line in item.lines if str(line.lhs)) > 1
+    units: list = []
+    for line, h in zip(item.lines, item.line_heights):
+        if units and listing and not str(line.lhs):
+            units[-1].append((line, h))
+        else:
+            units.append([(line, h)])
+    # an entry taller than a frame is cut between its lines after all
+    units = [part for unit in units for part in
+             ([[pair] for pair in unit] if overhead + sum(h for _, h in unit) > budget else [unit])]
+
     def cut(target: float) -> list:
-        pieces, current, used = [], [], overhead
-        for line, h in zip(item.lines, item.line_heights):
+        pieces, current, used = [], [], overhead        # current: the units of the piece being filled
+        for unit in units:
+            h = sum(uh for _, uh in unit)
             if current and (used + h > budget or used >= target):
                 pieces.append(current)
                 current, used = [], overhead
-            current.append((line, h))
+            current.append(unit)
             used += h
+        if used + notes > budget and len(current) > 1:   # the notes go with the last piece: make room
+            pieces.append(current[:-1])
+            current = current[-1:]
         pieces.append(current)
-        if sum(h for _, h in pieces[-1]) + overhead + notes > budget and len(pieces[-1]) > 1:
-            last = pieces.pop()
-            pieces += [last[:-1], last[-1:]]
-        return pieces
+        return [[pair for unit in piece for pair in unit] for piece in pieces]
 
     # as few pieces as hold the lines, about equally full (no short last piece)
     count = 2

@@ -415,7 +415,7 @@ def _line_height(lhs: str, rhs: str, rows: int | None = None) -> float:
         return 9.0 + (1.5 if scripted else 0.0)
     # parentheses sized to content with scripts stand taller: \left(-1.5 \cdot 10^{-8}\right)
     sized = re.search(r"\\left[(\[.][^$]*?[_^][^$]*?\\right", lhs + rhs) is not None
-    return 6.0 if sized else 5.4
+    return 6.0 if sized else 5.5
 
 
 def block_overhead(caption: str) -> float:
