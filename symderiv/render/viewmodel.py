@@ -527,7 +527,8 @@ def _finish_block(step: Step, derivation: Derivation, lines: list, heights: list
     width = block_width(lines)
     example = example_of(step.name)
     group = f"{step.descent}|{example or ''}|{step.time if step.time is not None else ''}|{step.topic}"
-    family = (str(step.kind), step.owner, step.role, step.layer, step.parameter, step.topic)
+    # the same quantity at another time, example or descent step (captions name the example: "example 2's")
+    family = (str(step.kind), step.owner, re.sub(r"\d+", "#", step.role), step.layer, step.parameter, step.topic)
     # another parameter's gradient (or contribution, or update) computed the same way
     twin = (str(step.kind), step.owner) if step.parameter is not None else ()
     block = Block(step.name, safe_label(f"{derivation.example['name']}:{step.name}"), caption, lines, notes, height,
@@ -960,7 +961,8 @@ def value_tables(blocks: list[Block], derivation: Derivation, section: str) -> l
         return [table(0, [("", [cells[(label, f)] for f in families])], height, TABLE_WIDTH, "grid")]
     if len(families) > len(rows):           # one column per instance, as many side by side as fit
         labels = list(rows)
-        widths = [max([width_of[(label, f)] for f in families if (label, f) in cells] + [CELL_MM * len(label)])
+        # (a tenth more than estimated: a column wider than planned wraps to a line of its own, taller)
+        widths = [1.1 * max([width_of[(label, f)] for f in families if (label, f) in cells] + [CELL_MM * len(label)])
                   for label in labels]
         # the quantities cut into runs short enough for a slide, each run a table of columns
         runs, run, run_mm = [], [], TABLE_HEAD
