@@ -18,7 +18,6 @@ from symderiv.lints import lint_derivation
 from symderiv.render import Options, render
 from symderiv.render.documents import deck_example
 from symderiv.render.viewmodel import block_for, example_view
-from symderiv.steps import Kind
 
 LECTURER = sorted((CASES / "lecturer").glob("*.toml"))
 SPECS = ["rnn-timeseries", "rnn-text", "cnn-image", "cnn-image-sigmoid", "mlp-sigmoid", "mlp-softsign", "mlp-batch",
