@@ -108,3 +108,44 @@ def test_reveal_numbers_every_line(tmp_path):
     run_cli("build", "rnn-timeseries", "--slides", "--reveal", "--out", tmp_path, check=True)
     deck = (tmp_path / "rnn-timeseries.tex").read_text()
     assert r"\uncover<1->{a_{1}}" in deck and r"\uncover<3->{{}= 9}" in deck
+
+
+def test_name_puts_several_specs_into_one_deck(tmp_path):
+    proc = run_cli("build", "rnn-text", "cnn-image", "--name", "week5", "--slides", "--solutions", "--out", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["week5-solutions.tex", "week5.tex"]
+    deck = (tmp_path / "week5.tex").read_text()
+    assert deck.count(r"\section{") == 3              # two examples and the verification appendix
+    assert r"\title[week5]{week5}" in deck and r"\tableofcontents" in deck
+
+
+def test_title_names_the_documents(tmp_path):
+    run_cli("build", "rnn-text", "cnn-image", "--name", "week5", "--title", "Week 5: backprop", "--slides",
+            "--out", tmp_path, check=True)
+    assert r"\title[Week 5: backprop]{Week 5: backprop}" in (tmp_path / "week5.tex").read_text()
+
+
+def test_name_that_is_no_file_name_is_refused(tmp_path):
+    proc = run_cli("build", "rnn-text", "--name", "a/b", "--out", tmp_path / "out")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--name" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_theme_is_used_and_an_unknown_one_refused(tmp_path):
+    run_cli("build", "rnn-text", "--slides", "--theme", "Madrid", "--out", tmp_path, check=True)
+    deck = (tmp_path / "rnn-text.tex").read_text()
+    assert r"\usetheme{Madrid}" in deck and r"\setbeamertemplate{footline}" not in deck
+    proc = run_cli("build", "rnn-text", "--theme", "NoSuchTheme", "--out", tmp_path / "out")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--theme" in proc.stderr and "Madrid" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_compact_detail_is_shorter_and_keeps_the_verification_in_the_solutions(tmp_path):
+    run_cli("build", "lecture", "--detail", "compact", "--out", tmp_path / "c", check=True)
+    run_cli("build", "lecture", "--out", tmp_path / "f", check=True)
+    compact, full = ((tmp_path / d / "lecture.tex").read_text() for d in ("c", "f"))
+    assert compact.count(r"\begin{frame}") < 0.6 * full.count(r"\begin{frame}")
+    assert r"\section{Verification}" not in compact and r"\section{Verification}" in full
+    assert r"\section{Verification}" in (tmp_path / "c" / "lecture-solutions.tex").read_text()
+    proc = run_cli("build", "lecture", "--detail", "short", "--out", tmp_path / "x")
+    assert proc.returncode == 2 and "--detail" in proc.stderr

@@ -155,7 +155,7 @@ class TestCnnImage:
         assert pool.chosen == [(0, 0, 0), (0, 0, 2), (0, 2, 0), (0, 1, 2)]
         assert pool.ties == [(0, 0, 0)]
         assert derivation["size(h)"].kind == Kind.SIZE
-        assert "ReLU'(0)" in derivation["dh'/dh"].note
+        assert r"\operatorname{ReLU}'(0)" in derivation["dh'/dh"].note
 
     def test_update(self, result):
         g, u, q = result["gradients"], result["updated"], result["quantities"]

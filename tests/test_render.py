@@ -235,7 +235,8 @@ def test_same_input_gives_identical_tex():
 
 
 def test_question_document_leaves_out_the_working():
-    d = derive("rnn-timeseries")
+    d = derive("rnn-text")
     docs = render("t", [(d, verify(d, finite_differences=False), [])], Options(questions=True))
     assert r"\begin{equation}" in docs["solutions"] and r"\begin{equation}" not in docs["questions"]
-    assert "Compute the forward pass" in docs["questions"]
+    assert "Compute the loss $L$." in docs["questions"] and r"\answerspace" in docs["questions"]
+    assert r"\answerspace{" not in docs["solutions"].split(r"\begin{document}")[1]

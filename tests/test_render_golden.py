@@ -51,3 +51,40 @@ def test_fragment_matches_golden(documents, example, step):
     if os.environ.get("SYMDERIV_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8")
+
+
+# -- captions and order, as the slides show them ----------------------------------------------------------
+from conftest import CASES                                       # noqa: E402
+from symderiv.lints import lint_derivation                       # noqa: E402
+from symderiv.render.documents import deck_example               # noqa: E402
+from symderiv.render.viewmodel import example_view               # noqa: E402
+
+#: Specs whose slides once had wrong captions or orders: each frame's title and the captions on it.
+OUTLINES = {
+    "rnn-many-to-many": CASES / "rnn-many-to-many.toml",
+    "cnn-two-channels-avg-pool": CASES / "cnn-two-channels-avg-pool.toml",
+    "mlp-dropout": CASES / "lecturer" / "mlp-dropout.toml",
+}
+
+
+def outline(spec) -> str:
+    """One line per frame (its title), then one indented line per item (its caption)."""
+    d = derive(str(spec))
+    view = example_view(d, verify(d, finite_differences=False), lint_derivation(d))
+    lines = []
+    for frame in deck_example(view).frames:
+        lines.append(frame.title)
+        for item in frame.items:
+            caption = getattr(item, "caption", "") or getattr(getattr(item, "note", None), "title", "")
+            lines.append(f"    {item.type}: {caption}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("name", sorted(OUTLINES))
+def test_frame_titles_and_captions_match_golden(name):
+    text = outline(OUTLINES[name])
+    path = GOLDEN / "outlines" / f"{name}.txt"
+    if os.environ.get("SYMDERIV_UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")

@@ -84,10 +84,15 @@ class Pass:
         """The loss this pass differentiates: L, or the example's own L^[n] in a batch."""
         return self.symbol(self.loss_symbol)
 
-    def param_gradient(self, b, p: "Param", op: str, inputs, chain: tuple, **extra):
+    def param_gradient(self, b, p: "Param", op: str, inputs, chain: tuple, what: str = "", **extra):
         """What reaches parameter ``p`` from this pass: its gradient itself, or (in a batch) this
-        example's contribution, summed over the examples afterwards."""
+        example's contribution, summed over the examples afterwards. ``what`` names the parameter in the
+        caption ("the weights", "the kernel"): "gradient of the weights", or in a batch "example 2's
+        contribution to the gradient of the weights"."""
         symbol = b[self.param(p.name)].symbol
+        if what and "role" not in extra:
+            extra["role"] = (f"example {self.example}'s contribution to the gradient of {what}" if self.batch
+                             else f"gradient of {what}")
         if not self.batch:
             name = f"dL/d{p.name}" + self.suffix
             return b.compute(name, d(self.L, symbol), Kind.GRADIENT, op, inputs, chain=chain, parameter=p.name,

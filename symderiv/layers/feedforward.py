@@ -68,15 +68,13 @@ class Dense(Layer):
         for index, p, note in indices:
             op, inputs = b.backprop(out, index, grad)
             ctx.param_gradient(b, p, op, inputs, (d(L, z.symbol), d(z.symbol, b[ctx.param(p.name)].symbol)),
-                               note=note, owner=self.id,
-                               role="contribution to a weight gradient" if op == "outer" else
-                               "contribution to a bias gradient")
+                               note=note, owner=self.id, what="the weights" if index == 0 else "the bias")
         if not self.input_gradient:
             return None
         x = b[ctx.name(self.input)]
         b.contribute(x.name, out, 1, grad, (d(L, z.symbol), d(z.symbol, x.symbol)))
         return b.gradient(x.name, f"dL/d{x.name}", d(L, x.symbol), Kind.BACKWARD, owner=self.id,
-                          role="gradient flowing back").name
+                          role="back through the dense layer: to its input").name
 
 
 @dataclass
@@ -113,6 +111,10 @@ class Activation(Layer):
         return b.compute(f"dL/d{x.name}", d(ctx.L, x.symbol), Kind.BACKWARD, op, inputs,
                          chain=(d(ctx.L, out.symbol), d(out.symbol, x.symbol)), note=self.blocking_note,
                          owner=self.id, role="back through the activation").name
+
+
+#: How a pooling's caption names its mode.
+POOL_WORDS = {"max": "max", "avg": "average"}
 
 
 def _activation_role(op: str) -> str:
@@ -195,11 +197,12 @@ class Conv2D(Layer):
         if self.asymmetric:
             b.compute(self.size_name, self._sym("H"), Kind.SIZE, "conv_size_pads",
                       [self.input_size_name, self.kernel_size_name, self.padding_name + "_before",
-                       self.padding_name + "_after", self.stride_name], axes=("rows", "columns"), note=note)
+                       self.padding_name + "_after", self.stride_name], axes=("rows", "columns"), note=note,
+                      owner=self.id, role="output size of the convolution")
             return
         b.compute(self.size_name, self._sym("H"), Kind.SIZE, "conv_size",
                   [self.input_size_name, self.kernel_size_name, self.padding_name, self.stride_name],
-                  axes=("rows", "columns"), note=note)
+                  axes=("rows", "columns"), note=note, owner=self.id, role="output size of the convolution")
 
     def forward(self, b, ctx: Pass, x: str) -> str:
         self.input = x
@@ -207,6 +210,7 @@ class Conv2D(Layer):
             + [self.stride_name, self.padding_name]
         b.compute(ctx.name(self.output), ctx.symbol(self.output_symbol), Kind.FORWARD,
                   "conv2d_bias" if self.bias else "conv2d", inputs, topic="conv", owner=self.id,
+                  role="convolution" + (" plus the filter's bias" if self.bias else ""),
                   note=("Cross-correlation, as deep-learning frameworks compute it: each output cell is the sum of "
                         "the input patch under the kernel times the kernel, entry by entry"
                         + (", plus the filter's bias." if self.bias else ".")))
@@ -230,22 +234,25 @@ class Conv2D(Layer):
             self.parts = base
             b.compute(base + ctx.suffix, rf"{dh}\, {d(hij, ksym)}", Kind.BACKWARD, "conv2d_kernel_grad_parts",
                       kernel_inputs, chain=(dh, d(hij, ksym)), topic="conv_backward", owner=self.id,
+                      role="the kernel's gradient, term by term: one term per output cell",
                       note="One term per output cell: its gradient times the input patch the kernel met there.")
         op, inputs = b.backprop(out, 1, grad)
         ctx.param_gradient(b, k, op, inputs, (rf"\sum_{{i,j}} {dh} {d(hij, ksym)}",), topic="conv_backward",
-                           owner=self.id,
+                           owner=self.id, what="the kernel",
                            note="The sum over output positions of the cell's gradient times the input patch under "
                                 "the kernel.")
         if self.bias:
             op, inputs = b.backprop(out, 2, grad)
             bsym = b[ctx.param(self.bias.name)].symbol
             ctx.param_gradient(b, self.bias, op, inputs, (rf"\sum_{{i,j}} {dh} {d(hij, bsym)}",), owner=self.id,
+                               what="the convolution's bias", topic="conv_backward",
                                note="Each filter's bias meets every cell of its map with weight 1.")
         if self.input_gradient:
             x = b[ctx.name(self.input)]
             op, inputs = b.backprop(out, 0, grad)
             return b.compute(f"dL/d{x.name}", d(L, x.symbol), Kind.BACKWARD, op, inputs,
                              chain=(rf"\sum_{{i,j}} {dh} {d(hij, x.symbol)}",), topic="conv_backward", owner=self.id,
+                             role="back through the convolution: to its input",
                              note="Each output cell's gradient times the kernel, placed back on the patch it came "
                                   "from.").name
         return None
@@ -285,7 +292,8 @@ class Pool(Layer):
         tag = r"\mathrm{pool}" + (f",{self.label}" if self.label else "")
         b.compute(self.map_size_name, rf"H_{{{tag}}}", Kind.SIZE, "pool_size",
                   [self.input_size_name, self.size_name, self.stride_name],
-                  axes=("rows", "columns"), note="The pooling window slides without padding.")
+                  axes=("rows", "columns"), note="The pooling window slides without padding.", owner=self.id,
+                  role="output size of the pooling")
 
     def forward(self, b, ctx: Pass, x: str) -> str:
         self.input = x
@@ -294,7 +302,8 @@ class Pool(Layer):
         note = ("Each window gives its largest value; on a tie the first maximum in row-major order is taken, "
                 "as common frameworks do." if self.mode == "max" else "Each window gives the mean of its cells.")
         b.compute(ctx.name(self.output), ctx.symbol(self.output_symbol), Kind.FORWARD, f"{self.mode}_pool",
-                  [ctx.name(x), self.size_name, self.stride_name], topic="pool", owner=self.id, note=note)
+                  [ctx.name(x), self.size_name, self.stride_name], topic="pool", owner=self.id, note=note,
+                  role=f"{POOL_WORDS[self.mode]} pooling")
         return self.output
 
     def backward(self, b, ctx: Pass, grad: str) -> str:
@@ -304,9 +313,11 @@ class Pool(Layer):
                 "on a tie); every other cell gets 0, and overlapping windows add up." if self.mode == "max" else
                 f"Each window's gradient is shared equally, 1/{self.size[0] * self.size[1]} to each of its cells; "
                 "overlapping windows add up.")
+        role = ("back through the max pooling: to the cell each window chose" if self.mode == "max" else
+                "back through the average pooling: shared equally over each window")
         return b.compute(f"dL/d{x.name}", d(ctx.L, x.symbol), Kind.BACKWARD, op, inputs,
                          chain=(d(ctx.L, out.symbol), d(out.symbol, x.symbol)), topic="pool_backward", owner=self.id,
-                         note=note).name
+                         note=note, role=role).name
 
 
 @dataclass
@@ -330,18 +341,19 @@ class Dropout(Layer):
     def forward(self, b, ctx: Pass, x: str) -> str:
         self.input = x
         b.compute(ctx.name(self.output), ctx.symbol(self.output_symbol), Kind.FORWARD, "dropout",
-                  [ctx.name(x), self.mask_name, self.p_name], topic="dropout", owner=self.id,
-                  note="Inverted dropout: kept cells are scaled by 1/(1 − p), so nothing changes at test time.")
+                  [ctx.name(x), self.mask_name, self.p_name], topic="dropout", owner=self.id, role="inverted dropout",
+                  note="Inverted dropout: kept cells are scaled by $1/(1 - p)$, so nothing changes at test time.")
         return self.output
 
     def backward(self, b, ctx: Pass, grad: str) -> str:
         out, x = b[ctx.name(self.output)], b[ctx.name(self.input)]
         local = (f"d{self.output}/d{self.input}{ctx.suffix}", d(out.symbol, x.symbol))
-        op, inputs = b.backprop(out.name, 0, grad, local=local, owner=self.id, role="local derivative of dropout")
+        op, inputs = b.backprop(out.name, 0, grad, local=local, owner=self.id, role="local derivative of dropout",
+                                topic="dropout")
         return b.compute(f"dL/d{x.name}", d(ctx.L, x.symbol), Kind.BACKWARD, op, inputs,
                          chain=(d(ctx.L, out.symbol), d(out.symbol, x.symbol)), owner=self.id,
-                         role="back through the dropout",
-                         note="Dropped cells pass no gradient; kept cells pass it scaled by 1/(1 − p).").name
+                         role="back through the dropout", topic="dropout",
+                         note="Dropped cells pass no gradient; kept cells pass it scaled by $1/(1 - p)$.").name
 
 
 @dataclass
@@ -358,15 +370,16 @@ class Flatten(Layer):
         self.input = x
         self.shape = tuple(b.value(ctx.name(x)).shape)
         b.compute(ctx.name(self.output), ctx.symbol(self.output_symbol), Kind.FORWARD, "flatten", [ctx.name(x)],
-                  topic="flatten", owner=self.id, note="Row-major: the first filter's map row by row, then the next "
-                                                       "filter's.")
+                  topic="flatten", owner=self.id, role="flatten: the map read row by row",
+                  note="Row-major: the first filter's map row by row, then the next filter's.")
         return self.output
 
     def backward(self, b, ctx: Pass, grad: str) -> str:
         out, x = b[ctx.name(self.output)], b[ctx.name(self.input)]
         op, inputs = b.backprop(out.name, 0, grad)
         return b.compute(f"dL/d{x.name}", d(ctx.L, x.symbol), Kind.BACKWARD, op, inputs,
-                         chain=(d(ctx.L, out.symbol), d(out.symbol, x.symbol)), owner=self.id,
+                         chain=(d(ctx.L, out.symbol), d(out.symbol, x.symbol)), owner=self.id, topic="flatten",
+                         role="back through the flattening: the gradient reshaped to the map",
                          note="The gradient reshaped back to the map's shape.").name
 
 
@@ -401,7 +414,8 @@ class TimeDistributedDense(Layer):
     def totals(self, b, times: list[int], outputs: dict) -> None:
         L = self.loss_symbol
         for index, p in ((0, self.weight), (2, self.bias)):
-            role = "contribution to a weight gradient" if index == 0 else "contribution to a bias gradient"
+            what = "the output weights" if index == 0 else "the output bias"
+            role = f"contribution to the gradient of {what}"
             contributions = []
             for t in times:
                 z, zsym = outputs[t].z, outputs[t].z_symbol
@@ -409,7 +423,7 @@ class TimeDistributedDense(Layer):
                 chain = (d(L, zsym), d(zsym, p.symbol))
                 if len(times) == 1:
                     b.compute(f"dL/d{p.name}", d(L, p.symbol), Kind.GRADIENT, op, inputs, chain=chain, layer=1,
-                              parameter=p.name, owner=self.id, role=role)
+                              parameter=p.name, owner=self.id, role=f"gradient of {what}")
                     break
                 contributions.append(b.compute(f"dL/d{p.name}(t={t})", at_time(d(L, p.symbol), t), Kind.BACKWARD, op,
                                                inputs, time=t, chain=chain, parameter=p.name, owner=self.id,
@@ -417,4 +431,4 @@ class TimeDistributedDense(Layer):
             if contributions:
                 b.compute(f"dL/d{p.name}", d(L, p.symbol), Kind.GRADIENT, "sum", contributions, layer=1,
                           chain=(rf"\sum_{{t}} {at_time(d(L, p.symbol), 't')}",), parameter=p.name, owner=self.id,
-                          role="sum of the contributions")
+                          role=f"gradient of {what}: the sum over time")

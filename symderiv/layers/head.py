@@ -17,6 +17,9 @@ from symderiv.steps import Kind
 
 OUTPUT_ROLES = {"softmax": "softmax: scores to probabilities", "sigmoid": "sigmoid",
                 "denormalise": "back to the original scale"}
+LOCAL_ROLES = {"softmax": "local derivative of the softmax (its Jacobian)",
+               "sigmoid": "local derivative of the sigmoid",
+               "denormalise": "local derivative of the de-normalisation"}
 FUSED_NOTES = {
     "softmax": r"With softmax and cross-entropy the Jacobian product simplifies to $\hat{y} - y$.",
     "sigmoid": r"With sigmoid outputs and binary cross-entropy the product simplifies to $\hat{y} - y$.",
@@ -89,7 +92,7 @@ class Head(Layer):
             return f"dL/d{z}"
         local = (f"d{yhat}/d{z}", d(ysym, zsym))
         vjp, inputs = b.backprop(yhat, 0, f"dL/d{yhat}", local=local, time=time, owner=self.id,
-                                 role="local derivative of the sigmoid")
+                                 role=LOCAL_ROLES[op])
         role = {"softmax": "back through the softmax", "sigmoid": "back through the sigmoid",
                 "denormalise": "back through the de-normalisation"}[op]
         return b.compute(f"dL/d{z}", d(L, zsym), Kind.BACKWARD, vjp, inputs, chain=chain, time=time, owner=self.id,

@@ -43,8 +43,8 @@ class ElmanCell:
         """The cell's steps at (t, level), in forward order (BPTT goes through them backwards)."""
         return [layer.names.a(t, level)[0], layer.names.h(t, level)[0]]
 
-    def local(self, b, step: str) -> dict:
-        """How a local derivative through ``step`` is written (the lecturer's symbol for f)."""
+    def local(self, b, step: str, source: str = "") -> dict:
+        """How a local derivative through ``step`` (to its input ``source``) is written (the lecturer's f)."""
         return {"formula": self.derivative_pattern, "role": _derivative_role(self.activation)}
 
     def state_note(self, t: int, T: int) -> str:
@@ -97,14 +97,22 @@ class LSTMCell:
             out += [names.gate_pre(g, t, level)[0], names.state(g, t, level)[0]]
         return out + [names.state("c", t, level)[0], names.squashed(t, level)[0], names.h(t, level)[0]]
 
-    def local(self, b, step: str) -> dict:
+    def local(self, b, step: str, source: str = "") -> dict:
         op = b[step].op
         if op == "sigmoid":
             return {"formula": r"\sigma\left({0}\right) \left(1 - \sigma\left({0}\right)\right)",
                     "role": "local derivative of the sigmoid"}
         if op == "tanh":
             return {"formula": r"1 - \tanh^{{2}}\left({0}\right)", "role": "local derivative of tanh"}
+        if op == "gru_mix":
+            kind = _kind(source)
+            what = {"u": "the update gate", "n": "the candidate", "h": "the previous state"}.get(kind, "its input")
+            return {"role": f"local derivative of the mix with respect to {what}"}
         return {}
+
+    def gradient_role(self, b, name: str) -> str:
+        kind = _kind(name)
+        return _gated_role(b, name, kind, kind[1:] if kind.startswith("a") and len(kind) == 2 else "")
 
     def state_note(self, t: int, T: int) -> str:
         return "from the output and, through every gate, from the next time step" if t < T else ""
@@ -172,8 +180,11 @@ class GRUCell:
         return out + [names.reset(t, level)[0], names.gate_pre("n", t, level)[0], names.state("n", t, level)[0],
                       names.h(t, level)[0]]
 
-    def local(self, b, step: str) -> dict:
-        return LSTMCell.local(self, b, step)
+    def local(self, b, step: str, source: str = "") -> dict:
+        return LSTMCell.local(self, b, step, source)
+
+    def gradient_role(self, b, name: str) -> str:
+        return LSTMCell.gradient_role(self, b, name)
 
     def state_note(self, t: int, T: int) -> str:
         return "from the output and, through the gates and the mixing, from the next time step" if t < T else ""
@@ -258,7 +269,7 @@ class Recurrent(Layer):
                 src = b[source]
                 chain = (d(L, step.symbol), d(step.symbol, src.symbol))
                 local = {"local": (f"d{name}/d{source}", d(step.symbol, src.symbol)), "time": t, "layer": level,
-                         "owner": self.id, **self.cell.local(b, name)}
+                         "owner": self.id, **self.cell.local(b, name, source)}
                 if source in trained:
                     p = trained[source]
                     op, inputs = b.backprop(name, index, f"dL/d{name}", **local)
@@ -280,6 +291,7 @@ class Recurrent(Layer):
             product = f if product is None else product * f
         parts = b.contributions(name)
         via_cell = [c for c in parts if self.names.state("c", 2, level)[0] in [i.removeprefix("dL/d") for i in c.inputs]]
+        first, last = self.names.state("c", 1, level)[1], self.names.state("c", self.steps, level)[1]
         share = ""
         if via_cell and len(parts) > 1:
             values = [abs(v.approx) for v in b.ops[via_cell[0].op].forward(*(b.value(i) for i in via_cell[0].inputs)).flat]
@@ -287,14 +299,15 @@ class Recurrent(Layer):
                       for v in b.ops[p.op].forward(*(b.value(i) for i in p.inputs)).flat]
             total = sum(values) + sum(others)
             if total:
-                share = f" Here {show(_num(100 * sum(values) / total), 2).decimal} % of the gradient reaching c_1 " \
-                        f"comes along that path."
-        product_text = ", ".join(show(_num(v.approx), 3).decimal for v in product.flat)
-        gates = " · ".join(f"f_{k}" for k in range(self.steps, 1, -1))
-        return (f"The cell-state path: from c_{self.steps} back to c_1 the gradient is multiplied only by the forget "
-                f"gates, {gates} ≈ {product_text}, with no activation's derivative and no weight matrix in between. "
-                f"An Elman RNN multiplies it by W_hh and tanh'(a) at every step back, which is where its gradients "
-                f"vanish.{share}")
+                share = (f" Here {show(_num(100 * sum(values) / total), 2).decimal} % of the gradient reaching "
+                         f"${first}$ comes along that path.")
+        shown = [show(_num(v.approx), 3).decimal_latex for v in product.flat]
+        product_text = shown[0] if len(shown) == 1 else r"\left(" + ",\\ ".join(shown) + r"\right)"
+        gates = r" \odot ".join(self.names.state("f", k, level)[1] for k in range(self.steps, 1, -1))
+        return (f"The cell-state path: from ${last}$ back to ${first}$ the gradient is multiplied only by the forget "
+                f"gates, ${gates} \\approx {product_text}$, with no activation's derivative and no weight matrix in "
+                f"between. An Elman RNN multiplies it by $W_{{hh}}$ and $\\tanh'(a)$ at every step back, which is "
+                f"where its gradients vanish.{share}")
 
     def totals(self, b) -> None:
         """∂L/∂θ = Σ_t ∂L/∂θ at t, for every trained parameter of every level."""
@@ -305,7 +318,7 @@ class Recurrent(Layer):
                 b.compute(f"dL/d{p.name}", d(L, p.symbol), Kind.GRADIENT, "sum",
                           [f"dL/d{p.name}(t={t})" for t in range(1, self.steps + 1)], layer=level,
                           chain=(rf"\sum_{{t}} {at_time(d(L, p.symbol), 't')}",), parameter=p.name, owner=self.id,
-                          role="sum of the contributions")
+                          role="gradient: the sum of the contributions over time")
 
 
 def _num(x):
@@ -314,10 +327,32 @@ def _num(x):
 
 
 def _contribution_role(op: str) -> str:
-    return {"outer": "contribution to a weight gradient", "copy": "contribution to a bias gradient"}.get(op, "")
+    return {"outer": "contribution to the weights' gradient", "copy": "contribution to the bias gradient"}.get(op, "")
 
 
 def _backward_role(b, name: str) -> str:
+    """An Elman cell's gradient inside a time step: the pre-activation's is the one through the activation."""
     op = b.contributions(name)[0].op if b.contributions(name) else ""
     return {"hadamard": "back through the activation"}.get(op, "")
+
+
+#: What the gated cells' steps are called in a caption ("gradient reaching the cell state").
+GATED_WORDS = {"c": "cell state", "tanh_c": "squashed cell state", "rh": "previous state through the reset gate",
+               "m": "previous state's share of the candidate", "h": "hidden state"}
+
+
+def _kind(name: str) -> str:
+    """The kind of a cell's step from its name: ``af_2`` -> ``af``, ``tanh_c_3(2)`` -> ``tanh_c``."""
+    return name.rsplit("_", 1)[0] if "_" in name else name
+
+
+def _gated_role(b, name: str, kind: str, base: str) -> str:
+    """Caption of a gated cell's gradient: through the gate's squashing for a pre-activation, else what it reaches.
+
+    ``kind`` is the step's letter (f, i, g, o, u, r, n, c, ...); ``base`` its kind of pre-activation when it is one.
+    """
+    if base:
+        squash = "tanh" if base in "gn" else "sigmoid"
+        return f"back through the {GATE_WORDS[base]}'s {squash}"
+    return f"gradient reaching the {GATED_WORDS.get(kind, GATE_WORDS.get(kind, 'state'))}"
 

@@ -46,7 +46,7 @@ def network(spec: CNNSpec) -> FeedForward:
                               output_symbol=SYMBOLS["h_drop"] if spec.pooling else r"\tilde{h}'"))
     layers.append(Flatten("flatten"))
     layers.append(Dense("dense", param("W"), param("b"), "z", "z",
-                        weight_note="An outer product: row i is the i-th output's gradient times h'''."))
+                        weight_note=r"An outer product: row $i$ is the $i$-th output's gradient times $h'''^{\top}$."))
     head = Head("output", spec.output_activation, spec.loss, spec.notation.loss)
     outputs = HeadNames("z", "z", "yhat", SYMBOLS["yhat"], "y", "L", spec.notation.loss)
     example = {"name": spec.name, "title": spec.title, "description": spec.description, "kind": "cnn"}

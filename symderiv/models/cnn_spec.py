@@ -17,6 +17,7 @@ from symderiv.errors import SpecError
 from symderiv.ops.conv import conv_output_size
 from symderiv.ops.elementwise import BUILTIN_ACTIVATIONS as ACTIVATIONS
 from symderiv.spec import fields
+from symderiv.spec.exam import parse_exam
 from symderiv.spec.activation import parse_activation
 from symderiv.spec.fields import Table, describe
 
@@ -88,6 +89,7 @@ class CNNSpec:
     notation: Notation
     silenced_lints: tuple = field(default=())
     activation_params: tuple = ()   # (parameter, exact value) given for the activation (leaky ReLU's alpha)
+    exam: object = None             # the [exam] table (symderiv.spec.exam.ExamSpec), or None
 
     @property
     def classes(self) -> int:
@@ -175,7 +177,7 @@ def _pair(value, path: str, what: str, minimum: int = 1, maximum: int = MAX_SIDE
 def parse_cnn(doc: Table, meta: dict) -> CNNSpec:
     """Validate the tables of a CNN spec (``[input]``, ``[convolution]``, ``[pooling]``, ...)."""
     doc.allow_only(("example", "input", "convolution", "pooling", "dropout", "output", "target", "parameters",
-                    "training", "names", "notation", "lints", "variants"))
+                    "training", "names", "notation", "lints", "variants", "exam"))
     image, channels, (rows, cols) = _parse_image(doc.table("input"))
 
     conv = doc.table("convolution")
@@ -229,7 +231,7 @@ def parse_cnn(doc: Table, meta: dict) -> CNNSpec:
         conv_size=conv_size, pooling=pooling,
         dropout=dropout, map_size=map_size, output_activation=out_act, loss=loss, target=target,
         parameters=parameters, names=names, learning_rate=rate, input_gradient=input_gradient,
-        notation=notation, silenced_lints=fields.silenced_lints(doc),
+        notation=notation, silenced_lints=fields.silenced_lints(doc), exam=parse_exam(doc),
     )
 
 

@@ -13,6 +13,7 @@ import sympy
 from symderiv.errors import SpecError
 from symderiv.ops.elementwise import BUILTIN_ACTIVATIONS as ACTIVATIONS
 from symderiv.spec import fields
+from symderiv.spec.exam import parse_exam
 from symderiv.spec.activation import parse_activation
 from symderiv.spec.fields import Table, describe
 
@@ -86,6 +87,7 @@ class RNNSpec:
     cell: str = "elman"             # elman | lstm | gru
     gru_form: str = "interpolate"   # h = u ⊙ h_prev + (1 − u) ⊙ n, or "swapped": (1 − u) ⊙ h_prev + u ⊙ n
     gru_reset: str = "before"       # n = tanh(W x + U (r ⊙ h) + b), or "after": r ⊙ (U h + b_hn) (PyTorch)
+    exam: object = None             # the [exam] table (symderiv.spec.exam.ExamSpec), or None
 
     @property
     def steps(self) -> int:
@@ -104,7 +106,7 @@ def _default_name(role: str, layer: int, layers: int) -> str:
 def parse_rnn(doc: Table, meta: dict) -> RNNSpec:
     """Validate the tables of an RNN spec (``[network]``, ``[input]``, ``[target]``, ...)."""
     doc.allow_only(("example", "network", "input", "target", "parameters", "training", "notation", "names",
-                    "lints", "variants"))
+                    "lints", "variants", "exam"))
     net = doc.table("network")
     net.allow_only(("hidden_size", "activation", "layers", "output", "output_activation", "loss", "denormalise",
                     "cell", "gru_form", "gru_reset"))
@@ -182,7 +184,7 @@ def parse_rnn(doc: Table, meta: dict) -> RNNSpec:
         loss=loss, denormalise=denorm,
         inputs=inputs, tokens=tokens, vocabulary=vocabulary, targets=targets, target_tokens=target_tokens,
         parameters=params, roles=roles, names=names, learning_rate=rate, notation=notation,
-        silenced_lints=lints, cell=cell, gru_form=gru_form, gru_reset=gru_reset,
+        silenced_lints=lints, cell=cell, gru_form=gru_form, gru_reset=gru_reset, exam=parse_exam(doc),
     )
 
 

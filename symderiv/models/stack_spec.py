@@ -16,6 +16,7 @@ from symderiv.models.cnn_spec import array, describe_array, nested_shape
 from symderiv.ops.conv import conv_output_size
 from symderiv.ops.losses import LOSSES
 from symderiv.spec import fields
+from symderiv.spec.exam import parse_exam
 from symderiv.spec.activation import parse_activation
 from symderiv.spec.fields import Table, describe
 
@@ -66,6 +67,7 @@ class StackSpec:
     loss_symbol: str = "L"
     learning_rate_symbol: str = r"\eta"
     silenced_lints: tuple = field(default=())
+    exam: object = None             # the [exam] table (symderiv.spec.exam.ExamSpec), or None
 
 
 def _dims(shape) -> str:
@@ -97,7 +99,7 @@ def default_symbol(name: str) -> str:
 def parse_stack(doc: Table, meta: dict) -> StackSpec:
     """Validate a stack spec: ``[input]``, ``[[layer]]``, ``[output]``, ``[target]``, ``[parameters]``, ..."""
     doc.allow_only(("example", "input", "layer", "output", "target", "parameters", "training", "notation",
-                    "lints", "variants"))
+                    "lints", "variants", "exam"))
     inputs, shape, batch = _parse_inputs(doc.table("input"))
     raw_layers = doc.raw("layer")
     if not isinstance(raw_layers, list) or not raw_layers:
@@ -148,7 +150,7 @@ def parse_stack(doc: Table, meta: dict) -> StackSpec:
     rate_symbol = fields.text(notation.raw("learning_rate", r"\eta"), notation.field("learning_rate"))
     return StackSpec(meta["name"], meta["title"], meta["description"], inputs, tuple(_shape_of(inputs[0])), layers,
                      out_act, loss, targets, upstream, parameters, symbols, rate, steps, reduction, input_gradient,
-                     batch, loss_symbol, rate_symbol, fields.silenced_lints(doc))
+                     batch, loss_symbol, rate_symbol, fields.silenced_lints(doc), parse_exam(doc))
 
 
 def _shape_of(value) -> tuple:

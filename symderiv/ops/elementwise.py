@@ -289,11 +289,11 @@ BUILTIN_ACTIVATIONS: dict[str, Activation] = {
                           stable=sympy.exp(-A) / (1 + sympy.exp(-A)) ** 2, words="σ",
                           written_derivative="σ({0})(1 − σ({0}))", peak=0.25),
     "relu": Activation("relu", sympy.Piecewise((A, A > 0), (0, True)), r"\operatorname{ReLU}",
-                       note="ReLU'(0) is taken as 0, as deep-learning frameworks do.", words="ReLU"),
+                       note=r"$\operatorname{ReLU}'(0)$ is taken as 0, as deep-learning frameworks do.", words="ReLU"),
     "identity": Activation("identity", A, r"\operatorname{id}", words="id", written_derivative="1"),
     "elu": Activation("elu", sympy.Piecewise((A, A > 0), (_alpha * (sympy.exp(A) - 1), True)),
                       r"\operatorname{ELU}", params=(("alpha", "1"),),
-                      note="At exactly 0 the slope of the negative side, alpha, is taken.", words="ELU"),
+                      note=r"At exactly 0 the slope of the negative side, $\alpha$, is taken.", words="ELU"),
     "softplus": Activation("softplus", sympy.log(1 + sympy.exp(A)), r"\operatorname{softplus}",
                            stable=1 / (1 + sympy.exp(-A)), words="softplus"),
     "gelu": Activation("gelu", A / 2 * (1 + sympy.erf(A / sympy.sqrt(2))), r"\operatorname{GELU}", words="GELU"),
@@ -302,7 +302,7 @@ BUILTIN_ACTIVATIONS: dict[str, Activation] = {
                            teaching=1 / (1 + sympy.Abs(A)) ** 2, words="softsign"),
     "leaky_relu": Activation("leaky_relu", sympy.Piecewise((A, A > 0), (_alpha * A, True)),
                              r"\operatorname{LeakyReLU}", params=(("alpha", "1/100"),),
-                             note="At exactly 0 the slope of the negative side, alpha, is taken.",
+                             note=r"At exactly 0 the slope of the negative side, $\alpha$, is taken.",
                              words="LeakyReLU"),
 }
 

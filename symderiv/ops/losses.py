@@ -93,7 +93,7 @@ LOSSES: dict[str, Loss] = {
     "sse": Loss("sse", "sse", "sse_grad", "squared", "sum of squared errors", "squared error",
                 "Sum of squared errors over the output units.", "loss: sum of squared errors"),
     "half_sse": Loss("half_sse", "half_sse", "half_sse_grad", "squared", "half the sum of squared errors",
-                     "half the squared error", "Half the sum of squared errors, so that its gradient is ŷ − y.",
+                     "half the squared error", r"Half the sum of squared errors, so that its gradient is $\hat{y} - y$.",
                      "loss: half the sum of squared errors"),
     "cross_entropy": Loss("cross_entropy", "cross_entropy", "cross_entropy_grad", "cross_entropy", "cross-entropy",
                           "categorical cross-entropy",

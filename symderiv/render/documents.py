@@ -12,17 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from symderiv.display import DEFAULT_DIGITS
-from symderiv.render import layout
+from symderiv.render import layout, themes
 from symderiv.render.env import environment
-from symderiv.render.viewmodel import ExampleView, Note, example_view, safe_label
+from symderiv.render.viewmodel import ExampleView, Note, Section, example_view, safe_label
 
 #: Rows of the verification table per slide.
-CHECK_ROWS_PER_FRAME = 10
+CHECK_ROWS_PER_FRAME = 9
 #: ... and at most this many on the last one when the summary sentence goes below them.
-CHECK_ROWS_WITH_NOTE = 6
-#: Height budget of the given-values table per slide, in mm (a row is 6 mm, a matrix row 4.5 mm more).
-GIVEN_HEIGHT = 56.0
-SUMMARY_HEIGHT = 60.0
+CHECK_ROWS_WITH_NOTE = 5
+#: Height of the given-values table's rows per slide at most, in mm (a row is 4.3 mm, a matrix row 4 mm more).
+GIVEN_HEIGHT = 58.0
+
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class Options:
     reveal: bool = False
     digits: int = DEFAULT_DIGITS
     templates: Path | None = None
+    detail: str = "full"                 # "full" | "compact" (see viewmodel.compact_section)
+    theme: str = ""                      # a Beamer theme ("" : symderiv's own plain look)
 
 
 @dataclass
@@ -40,17 +42,27 @@ class DeckExample:
     view: ExampleView
     label: str
     frames: list = field(default_factory=list)
-    given_pages: list = field(default_factory=list)
     check_pages: list = field(default_factory=list)
-    summary_pages: list = field(default_factory=list)
     check_note_apart: bool = False       # the verification summary needs a frame of its own
 
 
 def _pages(items: list, height_of, budget: float) -> list[list]:
+    """Items in order on as few pages as hold them, the pages filled about equally (no short last page)."""
+    total = sum(height_of(item) for item in items)
+    count = 1
+    while True:
+        pages = _fill(items, height_of, budget, total / count)
+        if len(pages) <= count:
+            return pages
+        count += 1
+
+
+def _fill(items: list, height_of, budget: float, target: float) -> list[list]:
+    """Pages of at most ``budget``, each closed once it holds ``target`` (a share of the whole)."""
     pages, current, used = [], [], 0.0
     for item in items:
         h = height_of(item)
-        if current and used + h > budget:
+        if current and (used + h > budget or used >= target - 1e-9):
             pages.append(current)
             current, used = [], 0.0
         current.append(item)
@@ -60,8 +72,15 @@ def _pages(items: list, height_of, budget: float) -> list[list]:
     return pages
 
 
+def _given_height(row) -> float:
+    """mm a row of the given-values table takes (\\small; a matrix its rows)."""
+    return 4.3 + 4.0 * (row.rows - 1) + (1.0 if row.rows > 1 else 0.0)
+
+
 def _note_height(note: Note) -> float:
-    return 14.0 + 4.0 * (len(note.text) // 120)
+    """mm a note block takes on the summary slide: its title bar and its lines (about 105 characters each)."""
+    from symderiv.render.viewmodel import _note_height as block_note
+    return block_note(note, 105)
 
 
 def _assign_overlays(frames: list) -> None:
@@ -77,15 +96,67 @@ def _assign_overlays(frames: list) -> None:
             item.last_overlay = n - 1
 
 
-def deck_example(view: ExampleView) -> DeckExample:
+@dataclass
+class NoteItem:
+    """A note of the example's summary ("What this example teaches") as an item of its slides."""
+
+    note: Note
+    height: float
+    label: str
+    group: str = "summary"
+    type: str = "note"
+    time: int | None = None
+
+    @property
+    def height_mm(self) -> str:
+        return f"{self.height:.0f}"
+
+    @property
+    def topic(self) -> str:
+        return ""
+
+
+@dataclass
+class GivenItem:
+    """Rows of the given-values table as an item of the slides (a long table is cut into several)."""
+
+    rows: list
+    height: float
+    width: float
+    label: str
+    group: str = "given"
+    type: str = "given"
+    time: int | None = None
+    height_narrow: float = 0.0
+
+    @property
+    def height_mm(self) -> str:
+        return f"{self.height:.0f}"
+
+    @property
+    def topic(self) -> str:
+        return ""
+
+
+#: mm the given-values table takes besides its rows (head and rules).
+GIVEN_HEAD = 8.0
+
+
+def deck_example(view: ExampleView, frame_height: float = layout.FRAME_HEIGHT) -> DeckExample:
     ex = DeckExample(view, safe_label(view.name))
-    for section in view.sections:
-        ex.frames += layout.frames_for(section, view.title)
+    chunks = _pages(view.given, _given_height, GIVEN_HEIGHT) if view.given else []
+    given = [GivenItem(rows, sum(_given_height(r) for r in rows) + GIVEN_HEAD, max(r.width for r in rows),
+                       f"{ex.label}-given-{k + 1}") for k, rows in enumerate(chunks)]
+    # the given values, the steps and the summary's notes are packed together (a short table shares its slide)
+    sections = ([Section("given", "Given values", given)] if given else []) + list(view.sections)
+    if view.summary:        # the summary's notes are packed like the steps (after the update, if they fit)
+        items = [NoteItem(note, _note_height(note) + 5.0, f"{ex.label}-summary-{k + 1}")
+                 for k, note in enumerate(view.summary)]
+        sections.append(Section("summary", "What this example teaches", items))
+    ex.frames = layout.frames_for(sections, view.title, frame_height)
     _assign_overlays(ex.frames)
-    ex.given_pages = _pages(view.given, lambda r: 4.3 + 4.6 * (r.rows - 1), GIVEN_HEIGHT)
     ex.check_pages = layout.chunk(view.checks, CHECK_ROWS_PER_FRAME)
     ex.check_note_apart = len(ex.check_pages[-1]) > CHECK_ROWS_WITH_NOTE
-    ex.summary_pages = _pages(view.summary, _note_height, SUMMARY_HEIGHT) if view.summary else []
     return ex
 
 
@@ -94,15 +165,18 @@ def render(title: str, examples: list[tuple], options: Options) -> dict[str, str
 
     ``examples`` holds ``(derivation, verification, lints)`` triples in the order they are shown.
     """
-    views = [example_view(d, v, lints, digits=options.digits, index=i + 1) for i, (d, v, lints) in enumerate(examples)]
-    deck_examples = [deck_example(v) for v in views]
+    views = [example_view(d, v, lints, digits=options.digits, index=i + 1, detail=options.detail)
+             for i, (d, v, lints) in enumerate(examples)]
+    deck_examples = [deck_example(v, themes.frame_height(options.theme)) for v in views]
     env = environment(options.templates)
     short = title if len(title) <= 40 else title[:37] + "..."
     common = {"title": title, "short_title": short, "examples": deck_examples,
               "subtitle": "Worked examples: every step derived exactly and checked"}
     out = {}
     if options.slides:
-        out["deck"] = env.get_template("deck.tex.j2").render(reveal=options.reveal, **common)
+        out["deck"] = env.get_template("deck.tex.j2").render(reveal=options.reveal, theme=options.theme,
+                                                             appendix=options.detail == "full",
+                                                             compact=options.detail == "compact", **common)
     if options.solutions:
         out["solutions"] = env.get_template("solutions.tex.j2").render(questions_only=False, **common)
     if options.questions:

@@ -13,14 +13,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from symderiv.display import DEFAULT_DIGITS, Shown, show
-from symderiv.numbers import Num
+import mpmath
+
+from symderiv.display import DEFAULT_DIGITS, SCI_LOW, Shown, show
+from symderiv.numbers import Num, mp
 
 #: Column vectors with at most this many entries print as columns; longer ones as rows with ^T.
 COLUMN_MAX = 3
 #: Matrices with more rows or columns than this print their corners only.
 ELIDE_AT = 8
 ELIDE_HEAD, ELIDE_TAIL = 3, 2
+#: A column vector printed as a transposed row is at most this wide (characters), else it stays a column.
+ROW_MAX_WIDTH = 48.0
+#: A matrix wider than this (characters) prints its first and last columns only.
+MATRIX_MAX_WIDTH = 56.0
+#: A matrix wider than this (characters) whose entries are all tiny gets a common power of ten.
+WIDE_MATRIX = 48.0
+#: Maps of several filters or channels are printed side by side up to this width (characters of
+#: digits), else in a grid.
+TUPLE_WIDTH = 32.0
 
 
 @dataclass(frozen=True)
@@ -82,14 +93,20 @@ def _elide(cells: list[list[str]]) -> list[list[str]]:
     return head + [middle] + tail
 
 
-def _matrix_value(array: np.ndarray, digits: int, transposed_row: bool = False) -> TexValue:
-    """A 2-D array as a bmatrix; ``transposed_row`` prints an n×1 column as [..]^T."""
+def _matrix_value(array: np.ndarray, digits: int, transposed_row: bool = False, scale: int | None = None) -> TexValue:
+    r"""A 2-D array as a bmatrix; ``transposed_row`` prints an n×1 column as [..]^T.
+
+    A matrix too wide for a slide whose entries are all tiny is printed as a power of ten times a
+    matrix of mantissas (``10^{-4} \cdot [-3.612 ...]``), the digits of each entry kept.
+    """
     cells, exact = [], True
     for row in array:
         out = []
         for num in row:
+            if scale is not None and not num.is_zero:
+                num = Num.from_approx(num.approx / mp.mpf(10) ** scale)
             text, ok, _ = entry(num, digits)
-            exact &= ok
+            exact &= ok and scale is None
             out.append(text)
         cells.append(out)
     if transposed_row:
@@ -97,8 +114,38 @@ def _matrix_value(array: np.ndarray, digits: int, transposed_row: bool = False) 
     shown = _elide(cells)
     widths = [max(_text_width(r[j]) for r in shown) for j in range(len(shown[0]))]
     width = sum(widths) + 1.2 * (len(widths) - 1) + 2.0 + (1.2 if transposed_row else 0.0)
+    if scale is None and width > WIDE_MATRIX:
+        common = _common_power(array)
+        if common is not None:
+            return _matrix_value(array, digits, transposed_row, common)
+    if width > MATRIX_MAX_WIDTH and len(shown[0]) > ELIDE_HEAD + ELIDE_TAIL + 1 and r"\cdots" not in shown[0]:
+        # too wide for a slide: the first and last columns, dots between (as for a big matrix)
+        shown = [row[:ELIDE_HEAD] + [r"\cdots" if row[0] != r"\vdots" else r"\ddots"] + row[-ELIDE_TAIL:]
+                 for row in shown]
+        widths = [max(_text_width(r[j]) for r in shown) for j in range(len(shown[0]))]
+        width = sum(widths) + 1.2 * (len(widths) - 1) + 2.0 + (1.2 if transposed_row else 0.0)
     latex = _matrix(shown, r"^{\top}" if transposed_row else "")
+    if scale is not None:
+        latex = rf"10^{{{scale}}} \cdot {latex}"
+        width += 5.0
     return TexValue(latex, exact, len(shown), width, False)
+
+
+def _common_power(array: np.ndarray) -> int | None:
+    """The power of ten of the largest entry, when every entry is small (below 0.01: written with leading
+    zeros or in scientific notation)."""
+    nonzero = [abs(n.approx) for n in array.flat if not n.is_zero]
+    if not nonzero or max(nonzero) >= 10 * SCI_LOW:
+        return None
+    return int(mpmath.floor(mpmath.log10(max(nonzero))))
+
+
+def _column(column: np.ndarray, digits: int) -> TexValue:
+    """A column vector: as a column while short, as a transposed row while that row is not too wide."""
+    if column.shape[0] <= COLUMN_MAX:
+        return _matrix_value(column, digits)
+    row = _matrix_value(column, digits, transposed_row=True)
+    return row if row.width <= ROW_MAX_WIDTH else _matrix_value(column, digits)
 
 
 def tensor(value: np.ndarray, digits: int = DEFAULT_DIGITS, transposed: bool = False) -> TexValue:
@@ -108,18 +155,32 @@ def tensor(value: np.ndarray, digits: int = DEFAULT_DIGITS, transposed: bool = F
     if value.ndim == 1:
         if transposed:
             return _matrix_value(value.reshape(1, -1), digits)
-        return _matrix_value(value.reshape(-1, 1), digits, transposed_row=value.shape[0] > COLUMN_MAX)
+        return _column(value.reshape(-1, 1), digits)
     if value.ndim == 2:
         matrix = value.T if transposed else value
-        if matrix.shape[1] == 1 and matrix.shape[0] > COLUMN_MAX:
-            return _matrix_value(matrix, digits, transposed_row=True)
+        if matrix.shape[1] == 1:
+            return _column(matrix, digits)
         return _matrix_value(matrix, digits)
     if value.shape[0] == 1:
         return tensor(value[0], digits, transposed)
     parts = [tensor(v, digits, transposed) for v in value]
-    latex = r"\left(" + r",\ ".join(p.latex for p in parts) + r"\right)"
-    return TexValue(latex, all(p.exact for p in parts), max(p.rows for p in parts),
-                    sum(p.width for p in parts) + 2.0 * len(parts), False)
+    exact = all(p.exact for p in parts)
+    if sum(p.width + 2.0 for p in parts) <= TUPLE_WIDTH:
+        latex = r"\left(" + r",\ ".join(p.latex for p in parts) + r"\right)"
+        return TexValue(latex, exact, max(p.rows for p in parts), sum(p.width for p in parts) + 2.0 * len(parts), False)
+    # too wide side by side (several filters or channels): a grid of maps, as many per row as fit
+    per_row, used = 0, 0.0
+    for p in parts:
+        if per_row and used + p.width + 2.0 > TUPLE_WIDTH:
+            break
+        per_row, used = per_row + 1, used + p.width + 2.0
+    grid = [parts[i:i + per_row] for i in range(0, len(parts), per_row)]
+    rows = [" & ".join(p.latex + ("," if i * per_row + j < len(parts) - 1 else "") for j, p in enumerate(row))
+            for i, row in enumerate(grid)]
+    latex = r"\left(\begin{matrix} " + r" \\[3pt] ".join(rows) + r" \end{matrix}\right)"
+    height = sum(max(p.rows for p in row) for row in grid) + len(grid) - 1
+    width = max(sum(p.width + 2.0 for p in row) for row in grid)
+    return TexValue(latex, exact, height, width, False)
 
 
 def result(num_or_array, digits: int = DEFAULT_DIGITS, inputs_exact: bool = True) -> tuple[str, str, float]:

@@ -1,23 +1,42 @@
 """Slides from sections: items packed into frames of a fixed height, with explicit continuation frames.
 
-``allowframebreaks`` would let LaTeX cut a derivation anywhere (even inside a step); here a
-frame break can only fall between two items, a new group (a time step, a layer) prefers a new
-frame, and each continuation frame says so in its title. Narrow steps sit in two columns (read
-left column first), so a slide holds as much as a lecturer would write on it. Heights and widths
-are estimates in millimetres (see :mod:`symderiv.render.viewmodel`), fitted to what LaTeX logs for
-the rendered decks; the tests check that no frame overflows.
+``allowframebreaks`` would let LaTeX cut a derivation anywhere (even inside a step); here a frame
+break can only fall between two items. The items of an example (all its sections, in order) are
+split into frames by dynamic programming over the break positions, so that the deck has few frames
+and none of them is left nearly empty: each frame costs :data:`FRAME_COST`, a frame filled less than
+:data:`SHORT_FILL` (whose content would end above the middle of the page) costs
+:data:`SHORT_COST` more, and a frame mixing two sections, time steps or layers costs a little, so
+breaks fall between them when that costs no extra frame. Narrow steps sit in two columns (read left
+column first). A step is cut between its lines only when it does not fit on a slide of its own, not
+even one font size smaller. Heights and widths are estimates in millimetres (see
+:mod:`symderiv.render.viewmodel`), fitted to what LaTeX logs for the rendered decks; the tests check
+that no frame overflows and how full the pages of the PDFs are.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-#: Usable height of a 16:9 frame body with title and subtitle, in mm (LaTeX's limit is about 70).
-FRAME_HEIGHT = 66.0
+#: Height of a 16:9 frame body under a title and subtitle that the packing plans with, in mm (LaTeX
+#: has 70.8 mm; the estimates may be a little short).
+FRAME_HEIGHT = 66.5
+#: A step estimated within this much (mm) of a full frame is set one size smaller: a tall step's estimate
+#: is a few per cent short, and one that fills a frame has no room for the difference.
+NEAR_FULL = 2.0
+#: One font size smaller (\small under the 11 pt body): what the height of a block becomes.
+SMALL_SCALE = 10.0 / 11.0
+#: Columns are filled this much (mm) less than a frame: steps in a column are estimated a little short.
+COLUMN_MARGIN = 1.5
 #: A step at most this wide (mm) may go into one of two columns (a column is about 69 mm).
 NARROW = 68.0
-#: Start a new frame for a new group when the current one is already this full.
-GROUP_BREAK = 0.45
+#: Content shorter than this (mm, below title and subtitle) ends above the middle of a 90 mm page.
+SHORT_FILL = 36.0
+FRAME_COST = 100.0
+SHORT_COST = 400.0
+SECTION_MIX_COST = 30.0
+GROUP_MIX_COST = 4.0
+#: At most this many items on one frame (the packing is tried for each run of items).
+MAX_ITEMS = 24
 
 
 @dataclass
@@ -30,7 +49,7 @@ class Part:
     @property
     def height(self) -> float:
         if self.kind == "full":
-            return sum(i.height for i in self.columns[0])
+            return sum(_h(i) for i in self.columns[0])
         return max(sum(_h(i, narrow=True) for i in col) for col in self.columns)
 
     @property
@@ -50,72 +69,81 @@ class Frame:
     def items(self) -> list:
         return [i for p in self.parts for i in p.items]
 
+    @property
+    def height(self) -> float:
+        return sum(p.height for p in self.parts)
+
+
+#: A figure is drawn at most this tall on a slide, its caption included (\symfigure{0.72\textheight}), in mm.
+FIGURE_CAP = 64.0
+FIGURE_MARGIN = 1.2
+
 
 def _h(item, narrow: bool = False) -> float:
-    return getattr(item, "height_narrow", 0.0) or item.height if narrow else item.height
+    if getattr(item, "type", "") == "figure":       # figures come out a little taller than drawn (caption)
+        return min(item.height * FIGURE_MARGIN, FIGURE_CAP)
+    return (getattr(item, "height_narrow", 0.0) or item.height) if narrow else item.height
 
 
 def _narrow(item, budget: float = FRAME_HEIGHT) -> bool:
     """A block that fits in one of two columns: narrow enough, and not too tall once its notes wrap."""
-    if getattr(item, "type", "") != "block":
+    if getattr(item, "type", "") not in ("block", "table", "given"):
         return False
     return 0 < item.width <= NARROW and _h(item, narrow=True) <= 0.85 * budget
 
 
-class _Packer:
-    def __init__(self, budget: float):
-        self.budget = budget
-        self.pages: list[list[Part]] = []
-        self.parts: list[Part] = []
-        self.open: Part | None = None     # an open two-column part
-        self.side = 0                     # the column being filled
+def pack(items: list, budget: float) -> list[Part] | None:
+    """The parts of one frame holding ``items`` in order (narrow ones side by side), or None if they
+    do not fit in ``budget`` mm."""
+    parts: list[Part] = []
+    open_part: Part | None = None      # a two-column part being filled
+    side = 0
 
-    def used(self) -> float:
-        return sum(p.height for p in self.parts)
+    def close() -> None:
+        nonlocal open_part
+        if open_part is not None and not open_part.columns[1]:
+            open_part.kind, open_part.columns = "full", [open_part.columns[0]]
+        open_part = None
 
-    def new_frame(self) -> None:
-        self.close()
-        if self.parts:
-            self.pages.append(self.parts)
-        self.parts = []
-
-    def close(self) -> None:
-        """An open column part with an empty right column becomes a full-width part."""
-        if self.open is not None and not self.open.columns[1]:
-            self.open.kind, self.open.columns = "full", [self.open.columns[0]]
-        self.open = None
-
-    def add(self, item) -> None:
-        if not _narrow(item, self.budget):
-            self.close()
-            if self.parts and self.used() + item.height > self.budget:
-                self.new_frame()
-            if self.parts and self.parts[-1].kind == "full":
-                self.parts[-1].columns[0].append(item)
+    for item in items:
+        if not _narrow(item, budget):
+            close()
+            if parts and parts[-1].kind == "full":
+                parts[-1].columns[0].append(item)
             else:
-                self.parts.append(Part("full", [[item]]))
-            return
+                parts.append(Part("full", [[item]]))
+            continue
         h = _h(item, narrow=True)
-        if self.open is not None:
-            room = self.budget - sum(p.height for p in self.parts if p is not self.open)
-            column = self.open.columns[self.side]
+        if open_part is not None:
+            room = budget - COLUMN_MARGIN - sum(p.height for p in parts if p is not open_part)
+            column = open_part.columns[side]
             if sum(_h(i, True) for i in column) + h <= room:
                 column.append(item)
-                return
-            if self.side == 0 and h <= room:
-                self.side = 1
-                self.open.columns[1].append(item)
-                return
-            self.new_frame()
-        elif self.parts and self.used() + h > self.budget:
-            self.new_frame()
-        self.open = Part("columns", [[item], []])
-        self.side = 0
-        self.parts.append(self.open)
+                continue
+            if side == 0 and h <= room:
+                side = 1
+                open_part.columns[1].append(item)
+                continue
+            return None
+        open_part = Part("columns", [[item], []])
+        side = 0
+        parts.append(open_part)
+    close()
+    if sum(p.height for p in parts) > budget:
+        return None
+    return parts
 
-    def finish(self) -> list[list[Part]]:
-        self.new_frame()
-        return self.pages
+
+def fit_alone(item, budget: float = FRAME_HEIGHT) -> list:
+    """An item as it goes on frames: whole (one size smaller if that is what it takes), or cut between
+    its lines into pieces that fit when it does not fit a frame of its own even so."""
+    alone = budget - NEAR_FULL
+    if item.height <= alone or getattr(item, "type", "") != "block":
+        return [item]
+    if item.height * SMALL_SCALE <= alone:
+        return [replace(item, small=True, height=item.height * SMALL_SCALE,
+                        height_narrow=_h(item, True) * SMALL_SCALE)]
+    return split_tall(item, alone)
 
 
 def split_tall(item, budget: float) -> list:
@@ -123,18 +151,43 @@ def split_tall(item, budget: float) -> list:
     if getattr(item, "type", "") != "block" or item.height <= budget or len(item.lines) < 2:
         return [item]
     overhead = item.height - sum(item.line_heights) - sum(_note_heights(item))
-    pieces, current, used = [], [], overhead
+    notes = sum(_note_heights(item))
+
+    # in a listing (cells, windows, terms: several lines with a left side) an entry stays with its
+    # continuation lines; in one derivation any line may start a frame
+    listing = sum(1 for line in item.lines if str(line.lhs)) > 1
+    units: list = []
     for line, h in zip(item.lines, item.line_heights):
-        if current and used + h > budget:
-            pieces.append(current)
-            current, used = [], overhead
-        current.append((line, h))
-        used += h
-    if current:
+        if units and listing and not str(line.lhs):
+            units[-1].append((line, h))
+        else:
+            units.append([(line, h)])
+    # an entry taller than a frame is cut between its lines after all
+    units = [part for unit in units for part in
+             ([[pair] for pair in unit] if overhead + sum(h for _, h in unit) > budget else [unit])]
+
+    def cut(target: float) -> list:
+        pieces, current, used = [], [], overhead        # current: the units of the piece being filled
+        for unit in units:
+            h = sum(uh for _, uh in unit)
+            if current and (used + h > budget or used >= target):
+                pieces.append(current)
+                current, used = [], overhead
+            current.append(unit)
+            used += h
+        if used + notes > budget and len(current) > 1:   # the notes go with the last piece: make room
+            pieces.append(current[:-1])
+            current = current[-1:]
         pieces.append(current)
-    if sum(h for _, h in pieces[-1]) + overhead + sum(_note_heights(item)) > budget and len(pieces[-1]) > 1:
-        last = pieces.pop()
-        pieces += [last[:-1], last[-1:]]
+        return [[pair for unit in piece for pair in unit] for piece in pieces]
+
+    # as few pieces as hold the lines, about equally full (no short last piece)
+    count = 2
+    while True:
+        pieces = cut((item.height + overhead * (count - 1)) / count)
+        if len(pieces) <= count or count >= len(item.lines):
+            break
+        count += 1
     out = []
     for k, piece in enumerate(pieces):
         lines = [line for line, _ in piece]
@@ -155,43 +208,111 @@ def _note_heights(item) -> list[float]:
     return [_note_height(n) for n in item.notes]
 
 
-def _title(section_title: str, items: list) -> str:
+# -- breaking an example into frames ----------------------------------------------------------------
+def _cost(entries: list, parts: list[Part]) -> float:
+    """What one frame holding ``entries`` (section, item) costs: see the module's docstring."""
+    fill = sum(p.height for p in parts)
+    cost = FRAME_COST
+    if fill < SHORT_FILL:
+        cost += SHORT_COST * (SHORT_FILL - fill) / SHORT_FILL + SHORT_COST / 4
+    sections = {id(s) for s, _ in entries}
+    cost += SECTION_MIX_COST * (len(sections) - 1)
+    groups = 0
+    for (s1, a), (s2, b) in zip(entries, entries[1:]):
+        if s1 is s2 and getattr(a, "group", "") != getattr(b, "group", ""):
+            groups += 1
+    return cost + GROUP_MIX_COST * groups
+
+
+def _breaks(entries: list, budget: float) -> list[tuple[int, int, list[Part]]]:
+    """The frames (start, end, parts) of the cheapest split of ``entries`` into frames."""
+    n = len(entries)
+    best = [0.0] * (n + 1)
+    choice: list = [None] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        best[i] = float("inf")
+        for j in range(i + 1, min(n, i + MAX_ITEMS) + 1):
+            items = [item for _, item in entries[i:j]]
+            parts = pack(items, budget)
+            if parts is None:
+                if j == i + 1:                # an item alone that does not fit: it gets a frame anyway
+                    parts = [Part("full", [items])]
+                else:
+                    break
+            cost = _cost(entries[i:j], parts) + best[j]
+            if cost < best[i]:
+                best[i], choice[i] = cost, (j, parts)
+    out, i = [], 0
+    while i < n:
+        j, parts = choice[i]
+        out.append((i, j, parts))
+        i = j
+    return out
+
+
+def frames_for(sections, subtitle: str, height: float = FRAME_HEIGHT) -> list[Frame]:
+    """The frames of an example's sections (or of one section): the cheapest split, never inside an item
+    that fits on a frame."""
+    if not isinstance(sections, (list, tuple)):
+        sections = [sections]
+    entries = [(section, piece) for section in sections for item in section.items
+               for piece in fit_alone(item, height)]
+    frames = []
+    for start, end, parts in _breaks(entries, height):
+        owners = []
+        for section, _ in entries[start:end]:
+            if section not in owners:
+                owners.append(section)
+        frames.append(Frame(_title(owners, [item for _, item in entries[start:end]]), subtitle, parts,
+                            owners[0].key))
+    number_runs(frames)
+    return frames
+
+
+def _title(sections: list, items: list) -> str:
+    """A frame's title: its sections, then the descent step, example, time steps or layers it shows."""
+    headings = [sections[0].title] + [s.title[0].lower() + s.title[1:] for s in sections[1:]]
+    base = headings[0] if len(headings) == 1 else ", ".join(headings[:-1]) + " and " + headings[-1]
+    qualifiers = []
+    descents = {s.descent for s in sections if s.descent}
+    if len(descents) == 1:
+        qualifiers.append(f"descent step {descents.pop()}")
+    examples = []
+    for item in items:
+        n = getattr(item, "example", None)
+        if n is not None and n not in examples:
+            examples.append(n)
+    if len(examples) == 1:
+        qualifiers.append(f"example {examples[0]}")
+    elif len(examples) > 1:
+        qualifiers.append(f"examples {examples[0]} to {examples[-1]}")
     times = [i.time for i in items if getattr(i, "time", None) is not None]
-    distinct = sorted(set(times))
-    if len(distinct) == 1:
-        return f"{section_title}, t = {distinct[0]}"
-    if len(distinct) > 1:
+    title = ", ".join([base] + qualifiers)
+    if times:
         first, last = times[0], times[-1]
-        return f"{section_title}, t = {first} to {last}"
+        return f"{title}, t = {first}" if len(set(times)) == 1 else f"{title}, t = {first} to {last}"
     topics = []
     for item in items:
         topic = getattr(item, "topic", "")
         if topic and topic not in topics:
             topics.append(topic)
-    if topics:
-        return f"{section_title}: {', '.join(topics[:2])}" + (", ..." if len(topics) > 2 else "")
-    return section_title
+    if topics and len(sections) == 1:
+        return f"{title}: {', '.join(topics[:2])}" + (", ..." if len(topics) > 2 else "")
+    return title
 
 
-def frames_for(section, subtitle: str, height: float = FRAME_HEIGHT) -> list[Frame]:
-    """The frames of one section: greedy packing, never splitting an item."""
-    packer = _Packer(height)
-    previous = None
-    items = [piece for item in section.items for piece in split_tall(item, height)]
-    for item in items:
-        group = getattr(item, "group", "")
-        if previous is not None and group != previous:
-            packer.close()
-            if packer.used() > GROUP_BREAK * height or item.type == "figure":
-                packer.new_frame()
-        packer.add(item)
-        previous = group
-    frames = [Frame("", subtitle, parts, section.key) for parts in packer.finish()]
-    bases = [_title(section.title, f.items) for f in frames]
-    for i, (frame, base) in enumerate(zip(frames, bases)):
-        same = [j for j, b in enumerate(bases) if b == base]
-        frame.title = f"{base} ({same.index(i) + 1}/{len(same)})" if len(same) > 1 else base
-    return frames
+def number_runs(frames: list) -> None:
+    """Consecutive frames with the same title are counted: "Backward pass, t = 3 (1/2)", "(2/2)"."""
+    i = 0
+    while i < len(frames):
+        j = i
+        while j + 1 < len(frames) and frames[j + 1].title == frames[i].title:
+            j += 1
+        if j > i:
+            base = frames[i].title
+            for k in range(i, j + 1):
+                frames[k].title = f"{base} ({k - i + 1}/{j - i + 1})"
+        i = j + 1
 
 
 def chunk(rows: list, size: int) -> list[list]:

@@ -55,6 +55,8 @@ def transpose_symbol(symbol: str) -> str:
     """``W`` -> ``{W}^{\\top}``; a fraction gets parentheses so the ``\\top`` cannot be misread."""
     if r"\frac" in symbol or r"\left" in symbol:
         return rf"\left({symbol}\right)^{{\top}}"
+    if "^" in symbol:             # {\tilde{a}^{(1)}}^{\top} is a double superscript to TeX; the {} ends the first
+        return rf"{{{symbol}{{}}}}^{{\top}}"
     return rf"{{{symbol}}}^{{\top}}"
 
 
@@ -67,6 +69,8 @@ def index_symbol(symbol: str, index: str) -> str:
     if match and "^" not in match.group(1):
         return rf"{match.group(1)}_{{{match.group(2)},{index}}}"
     if re.fullmatch(r"(\\[A-Za-z]+|[A-Za-z])(\{[^{}]*\})?'*", symbol) or re.fullmatch(r"\\hat\{[A-Za-z]\}", symbol):
+        return rf"{symbol}_{{{index}}}"
+    if re.fullmatch(r"(\\[A-Za-z]+\{[A-Za-z]\}|[A-Za-z])\^\{[^{}]*\}", symbol):       # z^{(1)} -> z^{(1)}_{k}
         return rf"{symbol}_{{{index}}}"
     return rf"\left[{symbol}\right]_{{{index}}}"
 
@@ -99,8 +103,19 @@ def inline_fractions(latex: str) -> str:
         i = b_end
 
 
+#: A negative number right after an operator: ``+ -0.5``, ``\cdot -2``, ``- -1`` (not the sign of a first term).
+_BARE_NEGATIVE = re.compile(r"((?:^|\s)[+\-] |\\cdot |\\odot |\\times )-(\d+(?:\.\d+)?(?: \\cdot 10\^\{-?\d+\})?)")
+
+
+def paren_negatives(latex: str) -> str:
+    """Parentheses around a negative number that follows an operator: ``+ \\left(-0.5\\right)``."""
+    return _BARE_NEGATIVE.sub(lambda m: rf"{m.group(1)}\left(-{m.group(2)}\right)", latex)
+
+
 def clean_chain(latex: str) -> str:
-    """Model-written LaTeX made to print well (see :data:`COSMETICS`)."""
+    """Model-written LaTeX made to print well (see :data:`COSMETICS`); negative numbers after an
+    operator in parentheses."""
+    latex = paren_negatives(latex)
     for old, new in COSMETICS:
         latex = latex.replace(old, new)
     # a prime after a superscript (W^{(2)}') is a double superscript: move it inside (W^{(2)\prime})
@@ -226,8 +241,126 @@ def split_sum(text: str, used: list[TexValue], max_width: float) -> list[str]:
     return lines
 
 
-def _top_level_terms(text: str) -> list[str]:
-    """``a + b - c`` split before each top-level ``+``/``-`` (not inside braces or \\left..\\right)."""
+#: Where a line too wide for a slide may be broken, in order of preference: before a sum's terms, before
+#: a relation (``= ...``, ``\approx ...``), before a product's factors.
+BREAKS = (("+", "-"), ("=", r"\approx"), (r"\cdot", "*", r"\odot", r"\ast"))
+#: A tuple of values: ``\left(a,\ b\right)``.
+TUPLE_SEPARATOR = r",\ "
+
+
+def break_line(text: str, max_width: float) -> list[str]:
+    """A line wider than ``max_width`` characters broken at top-level operators (see :data:`BREAKS`)
+    into pieces that fit where it can; the pieces after the first start with their operator. A tuple
+    too wide even so is opened: its parentheses become plain ones and it breaks after its commas."""
+    if latex_width(text) <= max_width:
+        return [text]
+    pieces = _break_at_operators(text, max_width)
+    if pieces is not None:
+        return pieces
+    juxtaposed = _juxtaposed(text)
+    if len(juxtaposed) > 1:                # a matrix times a matrix written side by side: one per line
+        return [piece for part in juxtaposed for piece in break_line(part, max_width)]
+    opened = _open_tuples(text)
+    if opened != text:
+        lines, current = [], ""
+        parts = opened.split(TUPLE_SEPARATOR)
+        for k, part in enumerate(parts):
+            part = part + ", " if k < len(parts) - 1 else part
+            candidate = current + part
+            if current and latex_width(candidate) > max_width:
+                lines.append(current.rstrip())
+                current = part
+            else:
+                current = candidate
+        lines.append(current.rstrip())
+        return [piece for line in lines for piece in (_break_at_operators(line, max_width) or [line])]
+    return [text]
+
+
+def _juxtaposed(text: str) -> list[str]:
+    """``text`` split between two matrices written side by side at the top level (a product)."""
+    parts, depth, start = [], 0, 0
+    for i in range(len(text)):
+        if text.startswith(r"\left", i) or text.startswith(r"\begin", i):
+            depth += 1
+        elif text.startswith(r"\right", i) or text.startswith(r"\end", i):
+            depth -= 1
+        elif depth == 0 and text[i] == " " and text.startswith(r"\begin{bmatrix}", i + 1) \
+                and re.search(r"\\end\{bmatrix\}(\^\{\\top\})?$", text[:i]):
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _open_tuples(text: str) -> str:
+    r"""Top-level ``\left( ... \right)`` groups that hold a tuple written with plain parentheses (which may
+    be broken across lines); groups that are no tuples stay as they are."""
+    out, i, depth = "", 0, 0
+    while i < len(text):
+        if depth == 0 and text.startswith(r"\left(", i):
+            end, inner_depth, j = None, 0, i
+            while j < len(text):
+                if text.startswith(r"\left", j):
+                    inner_depth += 1
+                elif text.startswith(r"\right", j):
+                    inner_depth -= 1
+                    if inner_depth == 0:
+                        end = j
+                        break
+                j += 1
+            if end is not None and text.startswith(r"\right)", end):
+                inner = text[i + 6:end]
+                if _has_top_level(inner, TUPLE_SEPARATOR):
+                    out += "(" + inner + ")"
+                    i = end + 7
+                    continue
+        if text.startswith(r"\left", i):
+            depth += 1
+        elif text.startswith(r"\right", i):
+            depth -= 1
+        out += text[i]
+        i += 1
+    return out
+
+
+def _has_top_level(text: str, token: str) -> bool:
+    depth = 0
+    for i in range(len(text)):
+        if text.startswith(r"\left", i) or text.startswith(r"\begin", i):
+            depth += 1
+        elif text.startswith(r"\right", i) or text.startswith(r"\end", i):
+            depth -= 1
+        elif depth == 0 and text.startswith(token, i):
+            return True
+    return False
+
+
+def _break_at_operators(text: str, max_width: float) -> list[str] | None:
+    """``text`` broken before top-level operators into pieces that fit, or None if no operator helps."""
+    if latex_width(text) <= max_width:
+        return [text]
+    for operators in BREAKS:
+        parts = _top_level_terms(text, operators)
+        if len(parts) <= 1:
+            continue
+        lines, current = [], ""
+        for part in parts:
+            candidate = current + part
+            if current and latex_width(candidate) > max_width:
+                lines.append(current.rstrip())
+                current = part.lstrip()
+            else:
+                current = candidate
+        lines.append(current.rstrip())
+        if len(lines) > 1:
+            return [piece for line in lines for piece in break_line(line, max_width)]
+    return None
+
+
+def _top_level_terms(text: str, operators=("+", "-")) -> list[str]:
+    """``a + b - c`` split before each top-level ``+``/``-`` (or other ``operators`` written between
+    spaces), not inside braces or \\left..\\right."""
     parts, depth, start, i = [], 0, 0, 0
     while i < len(text):
         if text.startswith(r"\left", i):
@@ -247,9 +380,14 @@ def _top_level_terms(text: str) -> list[str]:
             depth += 1
         elif ch == "}":
             depth -= 1
-        elif ch in "+-" and depth == 0 and i > 0 and text[i - 1] == " " and i + 1 < len(text) and text[i + 1] == " ":
-            parts.append(text[start:i])
-            start = i
+        elif depth == 0 and i > 0 and text[i - 1] == " " and ch != " ":
+            op = next((o for o in operators if text.startswith(o + " ", i) and (o[0] != "\\"
+                       or not text[i + len(o):i + len(o) + 1].isalpha())), None)
+            if op is not None and text[start:i].strip():
+                parts.append(text[start:i])
+                start = i
+                i += len(op)
+                continue
         i += 1
     parts.append(text[start:])
     return [p for p in parts if p.strip()]

@@ -77,6 +77,9 @@ def base_spec(text: str, rules: Rules) -> str:
         example["title"] = title
     if rules.description is not None:
         example["description"] = rules.description
+        exam = doc.get("exam")
+        if exam is not None and "setup" in exam:
+            exam.pop("setup")            # the example's set-up quotes its own numbers; the variants' text replaces it
     lines = tomlkit.dumps(doc).splitlines()
     while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
         lines.pop()                      # the comments that stood above [variants] go with it
