@@ -6,6 +6,7 @@ wrong is decided here by hand (tests/handcalc.py), not by the checker.
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import re
 import shutil
@@ -20,6 +21,16 @@ import handcalc as H
 from conftest import ROOT
 
 pytest_plugins = ["pytester"]
+
+# pytester's in-process runs drop the modules they import when they end; a symderiv module imported
+# first inside one run would come back as a second copy (a second Num class) beside the copies the
+# rest of this process holds. Importing the whole package here puts every module in the snapshot.
+import pkgutil  # noqa: E402
+import symderiv  # noqa: E402
+
+for _module in pkgutil.walk_packages(symderiv.__path__, "symderiv."):
+    if not _module.name.endswith("__main__"):
+        importlib.import_module(_module.name)
 
 REPO = ROOT / "docs" / "examples" / "lecturer-repo"
 

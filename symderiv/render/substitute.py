@@ -568,12 +568,19 @@ SUBSTITUTIONS = {
 }
 
 
-from symderiv.render.cnnrules import CNN_SUBSTITUTIONS  # noqa: E402  (its rules use the helpers above)
+_ALL_SUBSTITUTIONS: dict = {}
 
-SUBSTITUTIONS.update(CNN_SUBSTITUTIONS)
+
+def _substitutions() -> dict:
+    """These rules and the convolution ones; imported on first use, because the convolution rules are
+    built from the helpers of this module (a module-level import would be circular)."""
+    if not _ALL_SUBSTITUTIONS:
+        from symderiv.render.cnnrules import CNN_SUBSTITUTIONS
+        _ALL_SUBSTITUTIONS.update(SUBSTITUTIONS, **CNN_SUBSTITUTIONS)
+    return _ALL_SUBSTITUTIONS
 
 
 def formula_for(step: Step, ctx: Context) -> Formula:
     """The symbolic and substituted lines of a computed step."""
-    rule = SUBSTITUTIONS.get(step.op, generic)
+    rule = _substitutions().get(step.op, generic)
     return rule(step, ctx)

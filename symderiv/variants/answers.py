@@ -35,11 +35,7 @@ class Answer:
 
 
 def default_asked(derivation) -> tuple[Asked, ...]:
-    """What the spec's ``[exam] ask`` names (the questions ask for it), else the loss and every
-    parameter's gradient (of the first descent step)."""
-    exam = getattr(derivation.model, "exam", None)
-    if exam is not None and exam.ask:
-        return tuple(Asked(name, None, "exam.ask") for names in exam.ask for name in names)
+    """The loss and every parameter's gradient (of the first descent step)."""
     names = ["L"] if "L" in derivation else []
     names += [s.name for s in derivation.of_kind(Kind.GRADIENT) if s.descent == 1]
     return tuple(Asked(name) for name in names)
