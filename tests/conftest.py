@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -32,6 +34,28 @@ def run_cli(*args, cwd=None, check=False) -> subprocess.CompletedProcess:
     if check and proc.returncode != 0:
         raise AssertionError(f"symderiv {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+def run_cli_here(*args, cwd=None, check=False) -> subprocess.CompletedProcess:
+    """``symderiv ARGS`` run in this process: what :func:`run_cli` returns, without the half second an
+    interpreter and SymPy cost to start. For the many one-line error cases; the exit status, stdout and
+    stderr are the CLI's own (an exception that escapes it fails the test, as a traceback would)."""
+    from symderiv.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    try:
+        os.chdir(cwd or ROOT)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exit_:           # argparse's usage errors
+                code = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        os.chdir(here)
+    if check and code != 0:
+        raise AssertionError(f"symderiv {' '.join(map(str, args))} failed ({code}):\n{err.getvalue()}")
+    return subprocess.CompletedProcess(["symderiv", *map(str, args)], code, out.getvalue(), err.getvalue())
 
 
 def derive_json(example: str) -> dict:

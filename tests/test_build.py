@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT, run_cli
+from conftest import ROOT
+from conftest import run_cli_here as run_cli
 
 NASTY_NOTATION = """
 [example]

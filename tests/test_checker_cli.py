@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 import handcalc as H
-from conftest import ROOT, assert_close, run_cli
+from conftest import ROOT, assert_close
+from conftest import run_cli_here as run_cli
 from handcalc import rnn_text
 from mpmath import mp
 

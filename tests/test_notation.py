@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli_here as run_cli
 from symderiv.spec.load import builtin_text, parse_spec_text
 
 CASES = Path(__file__).parent / "cases"

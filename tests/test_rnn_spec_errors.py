@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli_here as run_cli
 from symderiv.spec.load import builtin_text
 
 TEXT = builtin_text("rnn-text")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli_here as run_cli
 from symderiv.errors import SpecError
 from symderiv.spec.load import builtin_text
 from symderiv.spec.toml_text import load_toml
