@@ -198,6 +198,46 @@ def test_solutions_number_every_equation(lecture):
     assert re.search(r"\(3\.\d+\)", text)                   # equation numbers of the third example
 
 
+def test_no_solutions_page_ends_with_a_heading(lecture):
+    # a heading at the foot of a page, its first step on the next, is what a break between them leaves
+    tex = (lecture / "lecture-solutions.tex").read_text()
+    headings = set(re.findall(r"\\(?:sub)*section\*?\{([^{}]*)\}", tex))
+    assert {"Gradients of the parameters", "Gradient-descent update"} <= headings
+    pages = subprocess.run(["pdftotext", "-layout", str(lecture / "lecture-solutions.pdf"), "-"], check=True,
+                           capture_output=True, text=True).stdout.split("\f")[:-1]
+    for number, page in enumerate(pages, start=1):
+        last = [line.strip() for line in page.splitlines() if re.search(r"[A-Za-z]", line)][-1]
+        assert last not in headings, (number, last)
+
+
+@pytest.fixture(scope="module")
+def tall_solutions(tmp_path_factory):
+    """Solutions whose kernel gradient, term by term, is several pages tall, compiled side by side."""
+    from symderiv.api import derive
+    from symderiv.lints import lint_derivation
+    from symderiv.render import Options, render
+    from symderiv.render.compile import compile_pdfs, write_atomic
+    from symderiv.verify import verify
+
+    out = tmp_path_factory.mktemp("solutions")
+    paths = []
+    for spec in ("cnn-two-conv", str(CASES / "cnn-two-channels-avg-pool.toml")):
+        d = derive(spec)
+        tex = render(d.example["title"], [(d, verify(d, finite_differences=False), lint_derivation(d))],
+                     Options(slides=False))["solutions"]
+        paths.append(out / f"{d.example['name']}-solutions.tex")
+        write_atomic(paths[-1], tex)
+    assert [r.error for r in compile_pdfs(paths) if r.error is not None] == []
+    return paths
+
+
+def test_solutions_equations_taller_than_a_page_are_continued_not_cut(tall_solutions):
+    for path in tall_solutions:
+        log = path.with_suffix(".log").read_text(encoding="latin-1")
+        assert _vboxes(log) == [], path.name           # an equation running off the foot of its page
+        assert "one term per output cell (continued)" in path.read_text()
+
+
 NASTY = r"""
 [example]
 name = "nasty"

@@ -8,7 +8,7 @@ caller's business (:mod:`symderiv.render.compile`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from symderiv.display import DEFAULT_DIGITS
@@ -22,6 +22,9 @@ CHECK_ROWS_PER_FRAME = 9
 CHECK_ROWS_WITH_NOTE = 5
 #: Height of the given-values table's rows per slide at most, in mm (a row is 4.3 mm, a matrix row 4 mm more).
 GIVEN_HEIGHT = 58.0
+#: Height of the tallest equation the solutions print in one piece, in mm: an A4 page's text is 253 mm
+#: tall, and a display cannot break across pages (what is taller runs off the page).
+SOLUTIONS_PAGE_HEIGHT = 230.0
 
 
 
@@ -44,6 +47,7 @@ class DeckExample:
     frames: list = field(default_factory=list)
     check_pages: list = field(default_factory=list)
     check_note_apart: bool = False       # the verification summary needs a frame of its own
+    solution_sections: list = field(default_factory=list)   # the sections as the solutions print them
 
 
 def _pages(items: list, height_of, budget: float) -> list[list]:
@@ -142,6 +146,14 @@ class GivenItem:
 GIVEN_HEAD = 8.0
 
 
+def solution_sections(view: ExampleView) -> list[Section]:
+    """The sections as the solutions print them: a step taller than a page cut between its lines
+    (continued under the same caption), since an equation cannot break across pages."""
+    return [replace(section, items=[piece for item in section.items
+                                    for piece in layout.split_tall(item, SOLUTIONS_PAGE_HEIGHT)])
+            for section in view.sections]
+
+
 def deck_example(view: ExampleView, frame_height: float = layout.FRAME_HEIGHT) -> DeckExample:
     ex = DeckExample(view, safe_label(view.name))
     chunks = _pages(view.given, _given_height, GIVEN_HEIGHT) if view.given else []
@@ -157,6 +169,7 @@ def deck_example(view: ExampleView, frame_height: float = layout.FRAME_HEIGHT) -
     _assign_overlays(ex.frames)
     ex.check_pages = layout.chunk(view.checks, CHECK_ROWS_PER_FRAME)
     ex.check_note_apart = len(ex.check_pages[-1]) > CHECK_ROWS_WITH_NOTE
+    ex.solution_sections = solution_sections(view)
     return ex
 
 
