@@ -16,7 +16,7 @@ from conftest import CASES
 from symderiv.api import derive
 from symderiv.lints import lint_derivation
 from symderiv.render import Options, render
-from symderiv.render.documents import deck_example
+from symderiv.render.documents import CHECK_ROWS_PER_FRAME, CHECK_ROWS_WITH_NOTE, check_pages, deck_example
 from symderiv.render.viewmodel import block_for, example_view
 
 LECTURER = sorted((CASES / "lecturer").glob("*.toml"))
@@ -193,6 +193,41 @@ def test_compact_works_one_time_step_and_tables_the_others():
         assert d[name].symbol.replace(r"\frac", "") .split("{")[0] in cells or name in cells
     a2 = mpmath.mpf("0.6") * 16 + mpmath.mpf("0.4") * mpmath.tanh(9)
     assert mpmath.nstr(a2, 9) in cells                              # a_2 ≈ 9.99999999, from its definition
+
+
+@pytest.mark.parametrize("spec", ["cnn-image", "cnn-two-conv", str(CASES / "cnn-two-channels-avg-pool.toml")],
+                         ids=lambda s: Path(s).stem)
+def test_kernel_terms_note_names_only_layers_the_network_has(spec):
+    from symderiv.layers.feedforward import Pool
+    d, view = _view(spec)
+    notes = [n.text for b in _blocks(view) for n in b.notes if "output cell" in n.text and "exactly 0" in n.text]
+    assert notes
+    max_pool = any(isinstance(layer, Pool) and layer.mode == "max" for layer in d.layers)
+    for text in notes:
+        assert ("pooling" in text) == max_pool, text       # no max pooling, no "the pooling did not choose"
+        assert "activation blocked" in text, text          # every one of these networks has a ReLU after its conv
+        assert not re.search(r"\b1 (output cells|more non-zero terms)\b", text), text   # one cell, singular
+
+
+def _balanced(pages: list, rows: list) -> None:
+    assert [r for page in pages for r in page] == rows
+    sizes = [len(page) for page in pages]
+    assert max(sizes) <= CHECK_ROWS_PER_FRAME
+    assert min(sizes) * 2 >= max(sizes), sizes          # no slide with a row or two after full ones
+    assert len(pages) == max(1, -(-len(rows) // CHECK_ROWS_PER_FRAME)) or sizes[-1] <= CHECK_ROWS_WITH_NOTE
+
+
+def test_verification_slides_are_filled_about_equally():
+    from symderiv.verify import verify
+    d, lints = _derived("cnn-image")                   # 19 gradient entries: k (9), W (8), b (2)
+    view = example_view(d, verify(d, finite_differences=False), lints)
+    assert len(view.checks) == 9 + 8 + 2
+    ex = deck_example(view)
+    _balanced(ex.check_pages, view.checks)
+    assert len(ex.check_pages) == 3 and not ex.check_note_apart   # the sentence goes under the last
+    for n in range(40):
+        rows = list(range(n))
+        _balanced(check_pages(rows), rows)
 
 
 def test_compact_deck_leaves_the_verification_to_the_solutions():

@@ -17,7 +17,7 @@ from symderiv.numbers import ZERO, Num
 from symderiv.render import latexnum
 from symderiv.render.substitute import (Context, Formula, generic_with, index_symbol, latex_width,
                                         split_sum, substitute_pattern, symbolic_line)
-from symderiv.layers.feedforward import Conv2D, Pool
+from symderiv.layers.feedforward import Activation, Conv2D, Dropout, Pool
 from symderiv.ops.conv import pool_windows as windows_of
 from symderiv.steps import Derivation, Step
 
@@ -196,16 +196,38 @@ def _kernel_grad_parts(step: Step, ctx: Context) -> Formula:
         lhs = step.symbol.replace("{ij}", f"{{{label}}}")
         lines.append((lhs, "=", rf"{g_text} \cdot {pv.latex} {rel} {part.latex}", max(pv.rows, part.rows)))
     return Formula(symbolic_line(step, ctx), [], True, 3, 0.0, lines=lines,
-                   note=_zero_note(len(positions) - len(nonzero), len(nonzero) - min(len(nonzero), MAX_CELLS)))
+                   note=_zero_note(len(positions) - len(nonzero), len(nonzero) - min(len(nonzero), MAX_CELLS),
+                                   _zeroing_layers(d, conv)))
 
 
-def _zero_note(zeros: int, unlisted: int) -> str:
+def _zeroing_layers(d: Derivation, conv: Conv2D) -> list[str]:
+    """What between this convolution and the next one (or the loss) can stop a cell's gradient: the
+    words for it, going back from the loss, with "{them}" for the cells ("the activation blocked {them}")."""
+    after = list(d.layers)[list(d.layers).index(conv) + 1:]
+    reasons = []
+    for layer in after:
+        if isinstance(layer, Conv2D):
+            break
+        if isinstance(layer, Pool) and layer.mode == "max":
+            reasons.append("the pooling did not choose {them}")
+        elif isinstance(layer, Activation):
+            reasons.append("the activation blocked {them}")
+        elif isinstance(layer, Dropout):
+            reasons.append("the dropout dropped {them}")
+    return list(dict.fromkeys(reversed(reasons)))
+
+
+def _zero_note(zeros: int, unlisted: int, reasons: list[str]) -> str:
+    """The sentence under the terms: the cells left out (gradient exactly 0, and why) and those not listed."""
     parts = []
     if zeros:
-        parts.append(f"At the other {zeros} output cells the gradient is exactly 0 (the pooling did not "
-                     "choose them, or the activation blocked them), so their terms vanish.")
+        them = "them" if zeros > 1 else "it"
+        why = f" ({', or '.join(r.format(them=them) for r in reasons)})" if reasons else ""
+        parts.append(f"At the other {zeros} output cells the gradient is exactly 0{why}, so their terms vanish."
+                     if zeros > 1 else f"At the other output cell the gradient is exactly 0{why}, so its term vanishes.")
     if unlisted:
-        parts.append(f"{unlisted} more non-zero terms are formed the same way.")
+        parts.append(f"{unlisted} more non-zero terms are formed the same way." if unlisted > 1 else
+                     "1 more non-zero term is formed the same way.")
     return " ".join(parts)
 
 

@@ -146,6 +146,30 @@ class GivenItem:
 GIVEN_HEAD = 8.0
 
 
+def _even(rows: list, count: int) -> list[list]:
+    """``rows`` on ``count`` pages in order, the first ones holding one more where they do not divide."""
+    size, extra = divmod(len(rows), count)
+    pages, start = [], 0
+    for k in range(count):
+        end = start + size + (1 if k < extra else 0)
+        pages.append(rows[start:end])
+        start = end
+    return pages
+
+
+def check_pages(rows: list) -> list[list]:
+    """The verification table's rows per slide: as few slides as hold them, filled about equally (no
+    slide with a row or two), the last one short enough for the summary sentence below it when the
+    rows leave room for that; otherwise the sentence gets a slide of its own (see ``check_note_apart``)."""
+    if len(rows) <= CHECK_ROWS_WITH_NOTE:
+        return [rows]
+    count = -(-len(rows) // CHECK_ROWS_PER_FRAME)
+    if CHECK_ROWS_PER_FRAME * (count - 1) + CHECK_ROWS_WITH_NOTE < len(rows):
+        return _even(rows, count)
+    last = min(CHECK_ROWS_WITH_NOTE, -(-len(rows) // count))
+    return _even(rows[:-last], count - 1) + [rows[-last:]]
+
+
 def solution_sections(view: ExampleView) -> list[Section]:
     """The sections as the solutions print them: a step taller than a page cut between its lines
     (continued under the same caption), since an equation cannot break across pages."""
@@ -167,7 +191,7 @@ def deck_example(view: ExampleView, frame_height: float = layout.FRAME_HEIGHT) -
         sections.append(Section("summary", "What this example teaches", items))
     ex.frames = layout.frames_for(sections, view.title, frame_height)
     _assign_overlays(ex.frames)
-    ex.check_pages = layout.chunk(view.checks, CHECK_ROWS_PER_FRAME)
+    ex.check_pages = check_pages(view.checks)
     ex.check_note_apart = len(ex.check_pages[-1]) > CHECK_ROWS_WITH_NOTE
     ex.solution_sections = solution_sections(view)
     return ex

@@ -314,7 +314,3 @@ def number_runs(frames: list) -> None:
                 frames[k].title = f"{base} ({k - i + 1}/{j - i + 1})"
         i = j + 1
 
-
-def chunk(rows: list, size: int) -> list[list]:
-    """Rows of a long table split into pages of ``size`` rows (the verification appendix)."""
-    return [rows[i:i + size] for i in range(0, len(rows), size)] or [[]]
