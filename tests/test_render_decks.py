@@ -209,6 +209,20 @@ def test_kernel_terms_note_names_only_layers_the_network_has(spec):
         assert not re.search(r"\b1 (output cells|more non-zero terms)\b", text), text   # one cell, singular
 
 
+def test_routing_caption_counts_tied_windows_in_words():
+    from symderiv.layers.feedforward import Pool
+    from symderiv.render.figures import figures_for
+    for spec in ("cnn-image", str(CASES / "cnn-two-channels-avg-pool.toml"), str(CASES / "exact-zero-kernel-gradient.toml")):
+        d, _lints = _derived(spec)
+        pool = d.layers_of(Pool)[0]
+        captions = " ".join(getattr(f, "caption", "") + getattr(f, "solutions_caption", "")
+                            for f in figures_for(d, 4).values())
+        ties = len(pool.ties) if pool.mode == "max" else 0
+        assert "window(s)" not in captions
+        if ties:
+            assert (f"{ties} windows had a tie" if ties > 1 else "1 window had a tie") in captions
+
+
 def _balanced(pages: list, rows: list) -> None:
     assert [r for page in pages for r in page] == rows
     sizes = [len(page) for page in pages]

@@ -632,7 +632,8 @@ def _routing(d: Derivation, route: Step) -> tuple[str, tuple[float, float], str]
         caption += "."
     ties = pool.ties if maximum else []
     if ties:
-        caption += (f" {len(ties)} window(s) had a tie; the first maximum in row-major order receives the "
+        windows = "1 window" if len(ties) == 1 else f"{len(ties)} windows"
+        caption += (f" {windows} had a tie; the first maximum in row-major order receives the "
                     "gradient, as frameworks do.")
     return "\n".join(out), (width, channels * (row_h + 0.8) - 0.1), caption
 
