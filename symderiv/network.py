@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from symderiv.gcpause import without_gc_pauses
 from symderiv.layers.base import Pass, d, nums
 from symderiv.layers.head import Head, HeadNames
 from symderiv.layers.recurrent import Recurrent
@@ -211,6 +212,7 @@ class Sequence:
                       layer=step.layer, parameter=step.name, role="one gradient-descent step")
 
 
+@without_gc_pauses
 def derive(network, forward_only: bool = False) -> Derivation:
     """All steps of the network's example; ``forward_only`` stops after the (first) loss (cheap, for
     sampling exam variants). The network's layers keep the records of what they made."""

@@ -23,6 +23,7 @@ import numpy as np
 
 from symderiv import tensors
 from symderiv.errors import SymderivError, VerificationError
+from symderiv.gcpause import without_gc_pauses
 from symderiv.steps import Derivation, Kind
 
 NUMPY_RTOL = 1e-9
@@ -186,6 +187,7 @@ def reference_for(derivation: Derivation):
     return NetworkReference(derivation)
 
 
+@without_gc_pauses
 def verify(derivation: Derivation, finite_differences: bool = True) -> Verification:
     """Compare every computed step with the reference; gradients also with finite differences.
 
