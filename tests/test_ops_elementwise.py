@@ -90,3 +90,17 @@ def test_exact_forms_stay_while_short():
     assert scalar_function("tanh")(Num.rational(9)).exact == sympy.tanh(9)
     assert scalar_function("sigmoid")(Num.rational("3/10")).exact == 1 / (1 + sympy.exp(-sympy.Rational(3, 10)))
     assert scalar_function("relu")(Num.rational("-2/3")).is_zero
+
+
+def test_built_in_activations_are_built_on_first_use_and_all_listed():
+    from symderiv.ops import OpTable, builtin_activation_names, builtin_activation_ops
+    from symderiv.ops.elementwise import BUILTIN_ACTIVATIONS
+
+    table = OpTable()
+    assert set(builtin_activation_names()) == {n for a in BUILTIN_ACTIVATIONS for n in (a, f"{a}_prime")}
+    assert all(name in table for name in builtin_activation_names()) and set(builtin_activation_names()) <= set(table)
+    assert "gelu" not in table._ops                                      # nothing built before it is asked for
+    prime = table["gelu_prime"]
+    assert "gelu" in table._ops and prime is builtin_activation_ops("gelu")["gelu_prime"]
+    with pytest.raises(KeyError):
+        table["no_such_op"]

@@ -14,13 +14,28 @@ from symderiv.ops.core import G, OUT, Local, Op, OpTable, Vjp
 
 @lru_cache(maxsize=1)
 def builtin_ops() -> dict[str, Op]:
-    """Every built-in operation by name (built once)."""
+    """Every built-in operation by name (built once) except the activations' (see
+    :func:`builtin_activation_ops`)."""
     from symderiv.ops.conv import CONV_OPS
-    from symderiv.ops.elementwise import builtin_activation_ops
     from symderiv.ops.gates import GATE_OPS
     from symderiv.ops.linear import LINEAR_OPS
     from symderiv.ops.losses import LOSS_OPS
-    return {**LINEAR_OPS, **builtin_activation_ops(), **LOSS_OPS, **CONV_OPS, **GATE_OPS}
+    return {**LINEAR_OPS, **LOSS_OPS, **CONV_OPS, **GATE_OPS}
+
+
+@lru_cache(maxsize=1)
+def builtin_activation_names() -> dict[str, str]:
+    """Operation name -> the built-in activation it belongs to (``tanh`` and ``tanh_prime`` -> ``tanh``)."""
+    from symderiv.ops.elementwise import BUILTIN_ACTIVATIONS
+    return {op: name for name in BUILTIN_ACTIVATIONS for op in (name, f"{name}_prime")}
+
+
+@lru_cache(maxsize=None)
+def builtin_activation_ops(activation: str) -> dict[str, Op]:
+    """The operations of one built-in activation at its default parameters, built on first use: SymPy
+    differentiates and prints each one, a tenth of a second for all ten that an example mostly does not use."""
+    from symderiv.ops.elementwise import BUILTIN_ACTIVATIONS, activation_ops
+    return activation_ops(activation, BUILTIN_ACTIVATIONS[activation].bind({}))
 
 
 def _contribution_sum(table: OpTable, name: str, members: tuple) -> dict:
@@ -65,4 +80,5 @@ FACTORIES = {
     "contribution_sum": _contribution_sum,
 }
 
-__all__ = ["G", "OUT", "Local", "Op", "OpTable", "Vjp", "builtin_ops", "FACTORIES"]
+__all__ = ["G", "OUT", "Local", "Op", "OpTable", "Vjp", "builtin_ops", "builtin_activation_names",
+           "builtin_activation_ops", "FACTORIES"]

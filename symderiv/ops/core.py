@@ -93,13 +93,23 @@ class OpTable:
             self.define(name, recipe)
 
     def __getitem__(self, name: str) -> Op:
-        return self._ops[name]
+        try:
+            return self._ops[name]
+        except KeyError:
+            from symderiv.ops import builtin_activation_names, builtin_activation_ops
+            activation = builtin_activation_names().get(name)
+            if activation is None:
+                raise
+            self._ops.update(builtin_activation_ops(activation))       # built-in activations: on first use
+            return self._ops[name]
 
     def __contains__(self, name: str) -> bool:
-        return name in self._ops
+        from symderiv.ops import builtin_activation_names
+        return name in self._ops or name in builtin_activation_names()
 
     def __iter__(self):
-        return iter(self._ops)
+        from symderiv.ops import builtin_activation_names
+        return iter(dict.fromkeys([*self._ops, *builtin_activation_names()]))
 
     def define(self, name: str, recipe: tuple) -> str:
         """Add the operations ``recipe`` builds (a factory may define several, e.g. f and f'); returns ``name``."""

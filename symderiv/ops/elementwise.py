@@ -340,9 +340,6 @@ def define_formula(_table, name: str, text: str, constants: tuple, symbol: str) 
     return _ops_of(name, formula_activation(text, constants, symbol).bind({}))
 
 
-def builtin_activation_ops() -> dict:
-    """The operations of every built-in activation at its default parameters."""
-    out = {}
-    for name in BUILTIN_ACTIVATIONS:
-        out.update(_ops_of(name, BUILTIN_ACTIVATIONS[name].bind({})))
-    return out
+def activation_ops(name: str, bound: BoundActivation) -> dict:
+    """The operations ``name`` and ``name_prime`` of a bound activation (a built-in one at its defaults)."""
+    return _ops_of(name, bound)
