@@ -74,6 +74,19 @@ def test_narrow_items_sit_in_two_columns():
     assert [[i.name for i in col] for col in frames[0].parts[0].columns] == [["n0", "n1"], ["n2", "n3"]]
 
 
+def test_narrow_steps_too_tall_for_one_pair_of_columns_stack_as_two_pairs():
+    # an LSTM's backward pass: 32 | 34 + 26 fills one pair of columns only half and leaves 26 for the
+    # next frame; two rows of pairs (32 | 34 over 26 | 26) hold all four in 34 + 26 mm and the margins
+    items = [Item("b", 32.0, width=60.0), Item("g", 34.0, width=60.0), Item("dg", 26.0, width=60.0),
+             Item("ag", 26.0, width=60.0)]
+    parts = pack(items, FRAME_HEIGHT)
+    assert parts is not None
+    assert [(p.kind, [[i.name for i in col] for col in p.columns]) for p in parts] == [
+        ("columns", [["b"], ["g"]]), ("columns", [["dg"], ["ag"]])]
+    frames = frames_for(Section("backward", "Backward pass", items * 2), "x")
+    assert len(frames) == 2
+
+
 def test_pack_refuses_what_does_not_fit():
     assert pack([Item("a", 40.0), Item("b", 40.0)], FRAME_HEIGHT) is None
     assert pack([Item("a", 40.0), Item("b", 20.0)], FRAME_HEIGHT) is not None

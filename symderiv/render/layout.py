@@ -94,7 +94,14 @@ def _narrow(item, budget: float = FRAME_HEIGHT) -> bool:
 
 def pack(items: list, budget: float) -> list[Part] | None:
     """The parts of one frame holding ``items`` in order (narrow ones side by side), or None if they
-    do not fit in ``budget`` mm."""
+    do not fit in ``budget`` mm: one pair of columns where that holds them, else the lowest stack of
+    full-width runs and pairs of columns (see :func:`_stacked`)."""
+    parts = _greedy(items, budget)
+    return parts if parts is not None else _stacked(items, budget)
+
+
+def _greedy(items: list, budget: float) -> list[Part] | None:
+    """Narrow items filling a left column, then a right one; wide items full width between them."""
     parts: list[Part] = []
     open_part: Part | None = None      # a two-column part being filled
     side = 0
@@ -132,6 +139,50 @@ def pack(items: list, budget: float) -> list[Part] | None:
     if sum(p.height for p in parts) > budget:
         return None
     return parts
+
+
+def _stacked(items: list, budget: float) -> list[Part] | None:
+    """The lowest arrangement of ``items``, in order, as a stack of parts: a full-width item, or a run
+    of narrow items split into a left and a right column. Steps of about a third of a frame each
+    (an LSTM's backward pass) fill one pair of columns only half (31 | 34 + 26 mm, the next 26 mm
+    fitting neither column), while two rows of pairs hold all four (31 | 34 over 26 | 26)."""
+    n = len(items)
+    full = [_h(i) for i in items]
+    narrow = [_h(i, narrow=True) if _narrow(i, budget) else None for i in items]
+    best: list = [None] * (n + 1)        # best[k]: (height planned, parts) of the first k items
+    best[0] = (0.0, [])
+    for k in range(n):
+        if best[k] is None:
+            continue
+        used, parts = best[k]
+        options = [(full[k], k + 1, Part("full", [[items[k]]]))]
+        for split in range(k + 1, n):               # left column items[k:split], right items[split:end]
+            if narrow[split - 1] is None:
+                break
+            left = sum(narrow[k:split])
+            if left > budget:
+                break
+            right = 0.0
+            for end in range(split + 1, n + 1):
+                if narrow[end - 1] is None:
+                    break
+                right += narrow[end - 1]
+                if right > budget:
+                    break
+                options.append((max(left, right) + COLUMN_MARGIN, end,
+                                Part("columns", [list(items[k:split]), list(items[split:end])])))
+        for height, end, part in options:
+            if used + height <= budget and (best[end] is None or used + height < best[end][0]):
+                best[end] = (used + height, parts + [part])
+    if best[n] is None:
+        return None
+    merged: list[Part] = []                          # consecutive full-width items are one part
+    for part in best[n][1]:
+        if merged and part.kind == "full" and merged[-1].kind == "full":
+            merged[-1] = Part("full", [merged[-1].columns[0] + part.columns[0]])
+        else:
+            merged.append(part)
+    return merged
 
 
 def fit_alone(item, budget: float = FRAME_HEIGHT) -> list:
