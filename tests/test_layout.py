@@ -134,6 +134,20 @@ def test_a_step_taller_than_a_slide_is_cut_between_lines_each_equal_to_its_symbo
     assert split_tall(block, 40.0)[0].height <= 40.0
 
 
+def test_a_line_broken_for_width_is_never_cut_between_its_pieces():
+    # "≈ 10^{-3}" and its continuation "· [six-row matrix]" (no relation of its own): cut between them,
+    # the next frame would start with a bare "·" and the first would end on a number that is no result
+    lines = [Line(Tex("L"), Tex("="), Tex("a")), Line(Tex(""), Tex("="), Tex("b")),
+             Line(Tex(""), Tex(r"\approx"), Tex("s")), Line(Tex(""), Tex(""), Tex(r"\quad \cdot M")),
+             Line(Tex(""), Tex(r"\approx"), Tex("r"))]
+    heights = [15.0, 15.0, 5.5, 30.0, 10.0]
+    block = Item("tall", sum(heights) + 5.0, lines=lines, line_heights=heights, caption="c", label="tall")
+    pieces = split_tall(block, 60.0)
+    assert len(pieces) == 2
+    assert all(str(p.lines[0].rel) != "" for p in pieces)
+    assert [str(line.rhs) for line in pieces[1].lines][:2] == ["s", r"\quad \cdot M"]
+
+
 @pytest.mark.parametrize("count", [1, 2, 5, 13])
 def test_every_item_is_placed_once_in_order(count):
     items = [Item(f"i{k}", 12.0 + 7 * (k % 5), width=60.0 if k % 3 else 120.0, group=str(k // 4)) for k in range(count)]

@@ -205,11 +205,12 @@ def split_tall(item, budget: float) -> list:
     notes = sum(_note_heights(item))
 
     # in a listing (cells, windows, terms: several lines with a left side) an entry stays with its
-    # continuation lines; in one derivation any line may start a frame
+    # continuation lines; in one derivation a relation (=, ≈) or a sum's next term (+ ...) may start a
+    # frame, but not the rest of a product broken for width ("· [matrix]" after "≈ 10^{-3}")
     listing = sum(1 for line in item.lines if str(line.lhs)) > 1
     units: list = []
     for line, h in zip(item.lines, item.line_heights):
-        if units and listing and not str(line.lhs):
+        if units and not str(line.lhs) and (listing or _continues_product(line)):
             units[-1].append((line, h))
         else:
             units.append([(line, h)])
@@ -252,6 +253,12 @@ def split_tall(item, budget: float) -> list:
                            caption=(item.caption + " (continued)") if k > 0 and item.caption else item.caption,
                            label=item.label if k == 0 else f"{item.label}-{k + 1}"))
     return out
+
+
+def _continues_product(line) -> bool:
+    """A line holding the rest of a product broken for width: no relation, and no sign starting a term."""
+    rest = str(line.rhs).removeprefix(r"\quad").lstrip()
+    return not str(line.rel) and not rest.startswith(("+", "-"))
 
 
 def _note_heights(item) -> list[float]:
