@@ -81,6 +81,19 @@ def test_frame_counters_are_consecutive(spec):
             assert (i, n) == (k - start + 1, total), titles
 
 
+@pytest.mark.parametrize("spec", [s for s in SPECS if "cnn" in s], ids=lambda s: Path(s).stem)
+def test_frame_titles_name_only_what_their_steps_compute(spec):
+    # a convolution's backward steps (kernel terms, the kernel's and the bias's gradients, the gradient
+    # to its input) share one topic: a title naming "the kernel" was untrue over the bias or the input
+    d, view = _view(spec)
+    for frame in deck_example(view).frames:
+        if "the kernel" not in frame.title:
+            continue
+        for item in frame.items:
+            if getattr(item, "type", "") == "block" and item.name in d:
+                assert "bias" not in d[item.name].role and "input" not in d[item.name].role, (frame.title, item.name)
+
+
 @pytest.mark.parametrize("spec", [s for s in SPECS if "rnn" in s or "lstm" in s or "gru" in s],
                          ids=lambda s: Path(s).stem)
 def test_backward_pass_goes_back_in_time(spec):

@@ -354,6 +354,9 @@ def _title(sections: list, items: list) -> str:
         topic = getattr(item, "topic", "")
         if topic and topic not in topics:
             topics.append(topic)
+    from symderiv.render.viewmodel import CONVOLUTION, TOPICS
+    if CONVOLUTION in topics:             # the kernel is the convolution's: one name says both
+        topics = [t for t in topics if t != TOPICS["conv_backward"]]
     if topics and len(sections) == 1:
         return f"{title}: {', '.join(topics[:2])}" + (", ..." if len(topics) > 2 else "")
     return title
