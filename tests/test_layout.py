@@ -156,3 +156,22 @@ def test_every_item_is_placed_once_in_order(count):
     assert sorted(placed, key=lambda n: int(n[1:])) == [i.name for i in items]
     for frame in frames:
         assert re.fullmatch(r"Forward pass( \(\d+/\d+\))?", frame.title)
+
+
+def test_a_fraction_of_batch_symbols_is_as_wide_as_its_wider_part():
+    # a batch's symbols nest braces two deep ({z^{(2)}}^{[1]}); such a fraction was counted as its
+    # numerator and denominator side by side, so every batch step seemed too wide for a column
+    from symderiv.render.substitute import latex_width
+    top, bottom = r"\partial {L}^{[1]}", r"\partial {z^{(2)}}^{[1]}"
+    assert latex_width(rf"\frac{{{top}}}{{{bottom}}}") == int(max(latex_width(top), latex_width(bottom)) + 1)
+    assert latex_width(rf"\frac{{{top}}}{{{bottom}}}") < latex_width(top) + latex_width(bottom)
+
+
+def test_batch_steps_narrow_enough_for_a_column_sit_in_two_columns():
+    from symderiv.api import derive
+    from symderiv.render.layout import NARROW
+    from symderiv.render.viewmodel import example_view
+    view = example_view(derive("mlp-batch"), None)
+    bias = next(i for s in view.sections for i in s.items if getattr(i, "name", "") == "dL/db2(n=1)")
+    # its widest line, the chain rule: two fractions of about 12 characters each, about 50 mm in all
+    assert bias.width <= NARROW
