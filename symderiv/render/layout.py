@@ -143,9 +143,10 @@ def _greedy(items: list, budget: float) -> list[Part] | None:
 
 def _stacked(items: list, budget: float) -> list[Part] | None:
     """The lowest arrangement of ``items``, in order, as a stack of parts: a full-width item, or a run
-    of narrow items split into a left and a right column. Steps of about a third of a frame each
-    (an LSTM's backward pass) fill one pair of columns only half (31 | 34 + 26 mm, the next 26 mm
-    fitting neither column), while two rows of pairs hold all four (31 | 34 over 26 | 26)."""
+    of narrow items of one group (time step, layer, example) split into a left and a right column.
+    Steps of about a third of a frame each (an LSTM's backward pass at one time step) fill one pair
+    of columns only half (31 | 34 + 26 mm, the next 26 mm fitting neither column), while two rows of
+    pairs hold all four (31 | 34 over 26 | 26); steps of different layers keep the simpler layouts."""
     n = len(items)
     full = [_h(i) for i in items]
     narrow = [_h(i, narrow=True) if _narrow(i, budget) else None for i in items]
@@ -156,15 +157,16 @@ def _stacked(items: list, budget: float) -> list[Part] | None:
             continue
         used, parts = best[k]
         options = [(full[k], k + 1, Part("full", [[items[k]]]))]
+        group = getattr(items[k], "group", "")
         for split in range(k + 1, n):               # left column items[k:split], right items[split:end]
-            if narrow[split - 1] is None:
+            if narrow[split - 1] is None or getattr(items[split - 1], "group", "") != group:
                 break
             left = sum(narrow[k:split])
             if left > budget:
                 break
             right = 0.0
             for end in range(split + 1, n + 1):
-                if narrow[end - 1] is None:
+                if narrow[end - 1] is None or getattr(items[end - 1], "group", "") != group:
                     break
                 right += narrow[end - 1]
                 if right > budget:
