@@ -74,6 +74,19 @@ def test_narrow_items_sit_in_two_columns():
     assert [[i.name for i in col] for col in frames[0].parts[0].columns] == [["n0", "n1"], ["n2", "n3"]]
 
 
+def test_narrow_steps_too_tall_for_one_pair_of_columns_stack_as_two_pairs():
+    # an LSTM's backward pass: 32 | 34 + 26 fills one pair of columns only half and leaves 26 for the
+    # next frame; two rows of pairs (32 | 34 over 26 | 26) hold all four in 34 + 26 mm and the margins
+    items = [Item("b", 32.0, width=60.0), Item("g", 34.0, width=60.0), Item("dg", 26.0, width=60.0),
+             Item("ag", 26.0, width=60.0)]
+    parts = pack(items, FRAME_HEIGHT)
+    assert parts is not None
+    assert [(p.kind, [[i.name for i in col] for col in p.columns]) for p in parts] == [
+        ("columns", [["b"], ["g"]]), ("columns", [["dg"], ["ag"]])]
+    frames = frames_for(Section("backward", "Backward pass", items * 2), "x")
+    assert len(frames) == 2
+
+
 def test_pack_refuses_what_does_not_fit():
     assert pack([Item("a", 40.0), Item("b", 40.0)], FRAME_HEIGHT) is None
     assert pack([Item("a", 40.0), Item("b", 20.0)], FRAME_HEIGHT) is not None
@@ -121,6 +134,20 @@ def test_a_step_taller_than_a_slide_is_cut_between_lines_each_equal_to_its_symbo
     assert split_tall(block, 40.0)[0].height <= 40.0
 
 
+def test_a_line_broken_for_width_is_never_cut_between_its_pieces():
+    # "≈ 10^{-3}" and its continuation "· [six-row matrix]" (no relation of its own): cut between them,
+    # the next frame would start with a bare "·" and the first would end on a number that is no result
+    lines = [Line(Tex("L"), Tex("="), Tex("a")), Line(Tex(""), Tex("="), Tex("b")),
+             Line(Tex(""), Tex(r"\approx"), Tex("s")), Line(Tex(""), Tex(""), Tex(r"\quad \cdot M")),
+             Line(Tex(""), Tex(r"\approx"), Tex("r"))]
+    heights = [15.0, 15.0, 5.5, 30.0, 10.0]
+    block = Item("tall", sum(heights) + 5.0, lines=lines, line_heights=heights, caption="c", label="tall")
+    pieces = split_tall(block, 60.0)
+    assert len(pieces) == 2
+    assert all(str(p.lines[0].rel) != "" for p in pieces)
+    assert [str(line.rhs) for line in pieces[1].lines][:2] == ["s", r"\quad \cdot M"]
+
+
 @pytest.mark.parametrize("count", [1, 2, 5, 13])
 def test_every_item_is_placed_once_in_order(count):
     items = [Item(f"i{k}", 12.0 + 7 * (k % 5), width=60.0 if k % 3 else 120.0, group=str(k // 4)) for k in range(count)]
@@ -129,3 +156,22 @@ def test_every_item_is_placed_once_in_order(count):
     assert sorted(placed, key=lambda n: int(n[1:])) == [i.name for i in items]
     for frame in frames:
         assert re.fullmatch(r"Forward pass( \(\d+/\d+\))?", frame.title)
+
+
+def test_a_fraction_of_batch_symbols_is_as_wide_as_its_wider_part():
+    # a batch's symbols nest braces two deep ({z^{(2)}}^{[1]}); such a fraction was counted as its
+    # numerator and denominator side by side, so every batch step seemed too wide for a column
+    from symderiv.render.substitute import latex_width
+    top, bottom = r"\partial {L}^{[1]}", r"\partial {z^{(2)}}^{[1]}"
+    assert latex_width(rf"\frac{{{top}}}{{{bottom}}}") == int(max(latex_width(top), latex_width(bottom)) + 1)
+    assert latex_width(rf"\frac{{{top}}}{{{bottom}}}") < latex_width(top) + latex_width(bottom)
+
+
+def test_batch_steps_narrow_enough_for_a_column_sit_in_two_columns():
+    from symderiv.api import derive
+    from symderiv.render.layout import NARROW
+    from symderiv.render.viewmodel import example_view
+    view = example_view(derive("mlp-batch"), None)
+    bias = next(i for s in view.sections for i in s.items if getattr(i, "name", "") == "dL/db2(n=1)")
+    # its widest line, the chain rule: two fractions of about 12 characters each, about 50 mm in all
+    assert bias.width <= NARROW

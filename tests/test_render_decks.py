@@ -18,6 +18,7 @@ from symderiv.lints import lint_derivation
 from symderiv.render import Options, render
 from symderiv.render.documents import CHECK_ROWS_PER_FRAME, CHECK_ROWS_WITH_NOTE, check_pages, deck_example
 from symderiv.render.viewmodel import block_for, example_view
+from symderiv.steps import Kind
 
 LECTURER = sorted((CASES / "lecturer").glob("*.toml"))
 SPECS = ["rnn-timeseries", "rnn-text", "cnn-image", "cnn-image-sigmoid", "mlp-sigmoid", "mlp-softsign", "mlp-batch",
@@ -79,6 +80,32 @@ def test_frame_counters_are_consecutive(spec):
                 runs[base] = (k, n)
             start, total = runs[base]
             assert (i, n) == (k - start + 1, total), titles
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: Path(s).stem)
+def test_loss_notes_speak_of_output_units_only_where_there_are_several(spec):
+    # "Sum of squared errors over the output units." under (z - y)^2 of a network with one output unit
+    d, view = _view(spec)
+    for block in _blocks(view):
+        step = d[block.name] if block.name in d else None
+        if step is None or step.kind != Kind.LOSS or step.inputs[0] not in d:
+            continue
+        text = " ".join(str(n.text) for n in block.notes)
+        if d[step.inputs[0]].value.size == 1:
+            assert "output units" not in text, (block.name, text)
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if "cnn" in s], ids=lambda s: Path(s).stem)
+def test_frame_titles_name_only_what_their_steps_compute(spec):
+    # a convolution's backward steps (kernel terms, the kernel's and the bias's gradients, the gradient
+    # to its input) share one topic: a title naming "the kernel" was untrue over the bias or the input
+    d, view = _view(spec)
+    for frame in deck_example(view).frames:
+        if "the kernel" not in frame.title:
+            continue
+        for item in frame.items:
+            if getattr(item, "type", "") == "block" and item.name in d:
+                assert "bias" not in d[item.name].role and "input" not in d[item.name].role, (frame.title, item.name)
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if "rnn" in s or "lstm" in s or "gru" in s],

@@ -67,7 +67,8 @@ class Head(Layer):
                                    topic="output" if time is None else "", owner=self.id, role=OUTPUT_ROLES[op]).name
         loss = LOSSES[self.loss]
         return b.compute(names.loss, names.loss_symbol, Kind.LOSS, loss.op, [prediction, target], time=time,
-                         note=loss.note if self.loss_notes else "", owner=self.id, role=loss.caption).name
+                         note=loss.note_for(b[prediction].value.size) if self.loss_notes else "", owner=self.id,
+                         role=loss.caption).name
 
     def backward(self, b, names: "HeadNames", time: int | None = None) -> str:
         """∂L/∂z, through the output activation or fused with it; returns its name."""

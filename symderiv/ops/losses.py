@@ -85,13 +85,20 @@ class Loss:
     note: str                  # below the loss step
     caption: str               # above the loss step
     fused: dict = field(default_factory=dict)   # output activation -> op giving ∂L/∂z directly
+    note_one: str = ""         # the note when the prediction is one unit ("over the output units" is not true)
+
+    def note_for(self, units: int) -> str:
+        """The note below the loss step of a prediction of ``units`` entries."""
+        return self.note_one if units == 1 and self.note_one else self.note
 
 
 LOSSES: dict[str, Loss] = {
     "mse": Loss("mse", "mse", "mse_grad", "squared", "mean squared error", "mean squared error",
-                "Mean squared error over the output units.", "loss: mean squared error"),
+                "Mean squared error over the output units.", "loss: mean squared error",
+                note_one="With one output unit, the mean squared error is its squared error."),
     "sse": Loss("sse", "sse", "sse_grad", "squared", "sum of squared errors", "squared error",
-                "Sum of squared errors over the output units.", "loss: sum of squared errors"),
+                "Sum of squared errors over the output units.", "loss: sum of squared errors",
+                note_one="With one output unit, the sum of squared errors is its squared error."),
     "half_sse": Loss("half_sse", "half_sse", "half_sse_grad", "squared", "half the sum of squared errors",
                      "half the squared error", r"Half the sum of squared errors, so that its gradient is $\hat{y} - y$.",
                      "loss: half the sum of squared errors"),
@@ -101,10 +108,11 @@ LOSSES: dict[str, Loss] = {
                           "loss: cross-entropy", {"softmax": "fused_output_grad"}),
     "bce": Loss("bce", "bce_sum", "bce_sum_grad", "bce", "binary cross-entropy (summed)", "binary cross-entropy",
                 "Binary cross-entropy summed over the output units.", "loss: binary cross-entropy",
-                {"sigmoid": "fused_output_grad"}),
+                {"sigmoid": "fused_output_grad"}, note_one="Binary cross-entropy of the one output unit."),
     "bce_mean": Loss("bce_mean", "bce_mean", "bce_mean_grad", "bce", "binary cross-entropy (mean)",
                      "binary cross-entropy", "Binary cross-entropy averaged over the output units.",
-                     "loss: binary cross-entropy (mean)", {"sigmoid": "fused_output_grad_mean"}),
+                     "loss: binary cross-entropy (mean)", {"sigmoid": "fused_output_grad_mean"},
+                     note_one="Binary cross-entropy of the one output unit (the mean over one unit is itself)."),
 }
 
 def _loss_op(forward, pattern, name, grad_op, words):

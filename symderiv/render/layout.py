@@ -94,7 +94,14 @@ def _narrow(item, budget: float = FRAME_HEIGHT) -> bool:
 
 def pack(items: list, budget: float) -> list[Part] | None:
     """The parts of one frame holding ``items`` in order (narrow ones side by side), or None if they
-    do not fit in ``budget`` mm."""
+    do not fit in ``budget`` mm: one pair of columns where that holds them, else the lowest stack of
+    full-width runs and pairs of columns (see :func:`_stacked`)."""
+    parts = _greedy(items, budget)
+    return parts if parts is not None else _stacked(items, budget)
+
+
+def _greedy(items: list, budget: float) -> list[Part] | None:
+    """Narrow items filling a left column, then a right one; wide items full width between them."""
     parts: list[Part] = []
     open_part: Part | None = None      # a two-column part being filled
     side = 0
@@ -134,6 +141,52 @@ def pack(items: list, budget: float) -> list[Part] | None:
     return parts
 
 
+def _stacked(items: list, budget: float) -> list[Part] | None:
+    """The lowest arrangement of ``items``, in order, as a stack of parts: a full-width item, or a run
+    of narrow items of one group (time step, layer, example) split into a left and a right column.
+    Steps of about a third of a frame each (an LSTM's backward pass at one time step) fill one pair
+    of columns only half (31 | 34 + 26 mm, the next 26 mm fitting neither column), while two rows of
+    pairs hold all four (31 | 34 over 26 | 26); steps of different layers keep the simpler layouts."""
+    n = len(items)
+    full = [_h(i) for i in items]
+    narrow = [_h(i, narrow=True) if _narrow(i, budget) else None for i in items]
+    best: list = [None] * (n + 1)        # best[k]: (height planned, parts) of the first k items
+    best[0] = (0.0, [])
+    for k in range(n):
+        if best[k] is None:
+            continue
+        used, parts = best[k]
+        options = [(full[k], k + 1, Part("full", [[items[k]]]))]
+        group = getattr(items[k], "group", "")
+        for split in range(k + 1, n):               # left column items[k:split], right items[split:end]
+            if narrow[split - 1] is None or getattr(items[split - 1], "group", "") != group:
+                break
+            left = sum(narrow[k:split])
+            if left > budget:
+                break
+            right = 0.0
+            for end in range(split + 1, n + 1):
+                if narrow[end - 1] is None or getattr(items[end - 1], "group", "") != group:
+                    break
+                right += narrow[end - 1]
+                if right > budget:
+                    break
+                options.append((max(left, right) + COLUMN_MARGIN, end,
+                                Part("columns", [list(items[k:split]), list(items[split:end])])))
+        for height, end, part in options:
+            if used + height <= budget and (best[end] is None or used + height < best[end][0]):
+                best[end] = (used + height, parts + [part])
+    if best[n] is None:
+        return None
+    merged: list[Part] = []                          # consecutive full-width items are one part
+    for part in best[n][1]:
+        if merged and part.kind == "full" and merged[-1].kind == "full":
+            merged[-1] = Part("full", [merged[-1].columns[0] + part.columns[0]])
+        else:
+            merged.append(part)
+    return merged
+
+
 def fit_alone(item, budget: float = FRAME_HEIGHT) -> list:
     """An item as it goes on frames: whole (one size smaller if that is what it takes), or cut between
     its lines into pieces that fit when it does not fit a frame of its own even so."""
@@ -154,11 +207,12 @@ def split_tall(item, budget: float) -> list:
     notes = sum(_note_heights(item))
 
     # in a listing (cells, windows, terms: several lines with a left side) an entry stays with its
-    # continuation lines; in one derivation any line may start a frame
+    # continuation lines; in one derivation a relation (=, ≈) or a sum's next term (+ ...) may start a
+    # frame, but not the rest of a product broken for width ("· [matrix]" after "≈ 10^{-3}")
     listing = sum(1 for line in item.lines if str(line.lhs)) > 1
     units: list = []
     for line, h in zip(item.lines, item.line_heights):
-        if units and listing and not str(line.lhs):
+        if units and not str(line.lhs) and (listing or _continues_product(line)):
             units[-1].append((line, h))
         else:
             units.append([(line, h)])
@@ -201,6 +255,12 @@ def split_tall(item, budget: float) -> list:
                            caption=(item.caption + " (continued)") if k > 0 and item.caption else item.caption,
                            label=item.label if k == 0 else f"{item.label}-{k + 1}"))
     return out
+
+
+def _continues_product(line) -> bool:
+    """A line holding the rest of a product broken for width: no relation, and no sign starting a term."""
+    rest = str(line.rhs).removeprefix(r"\quad").lstrip()
+    return not str(line.rel) and not rest.startswith(("+", "-"))
 
 
 def _note_heights(item) -> list[float]:
@@ -296,6 +356,9 @@ def _title(sections: list, items: list) -> str:
         topic = getattr(item, "topic", "")
         if topic and topic not in topics:
             topics.append(topic)
+    from symderiv.render.viewmodel import CONVOLUTION, TOPICS
+    if CONVOLUTION in topics:             # the kernel is the convolution's: one name says both
+        topics = [t for t in topics if t != TOPICS["conv_backward"]]
     if topics and len(sections) == 1:
         return f"{title}: {', '.join(topics[:2])}" + (", ..." if len(topics) > 2 else "")
     return title

@@ -198,8 +198,7 @@ def _matrix_width(match: re.Match) -> str:
 def latex_width(text: str) -> float:
     """A rough printed width of math LaTeX in characters (fractions count their wider part)."""
     text = re.sub(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", _matrix_width, text, flags=re.S)
-    text = re.sub(r"\\frac\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}",
-                  lambda m: "x" * int(max(latex_width(m.group(1)), latex_width(m.group(2))) + 1), text)
+    text = _fractions_as_width(text)
     width = 0.0
     for token in re.findall(r"\\[A-Za-z]+|\\.|[^\\]", text):
         if token in (r"\left", r"\right", "{", "}", "^", "_", r"\,", r"\;", r"\!", r"\top", r"\limits"):
@@ -215,6 +214,41 @@ def latex_width(text: str) -> float:
         else:
             width += 1.0
     return width
+
+
+def _group_end(text: str, start: int) -> int:
+    """The index just past the brace group opening at ``text[start]`` (``{``), nested groups included."""
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == "{" and (i == 0 or text[i - 1] != "\\"):
+            depth += 1
+        elif text[i] == "}" and text[i - 1] != "\\":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return -1
+
+
+def _fractions_as_width(text: str) -> str:
+    """Each ``\\frac{a}{b}`` replaced by as many placeholder characters as its wider part is wide; its
+    parts may nest braces to any depth (``\\partial {z^{(2)}}^{[1]}``, a batch's symbols)."""
+    out, i = [], 0
+    while True:
+        start = text.find(r"\frac{", i)
+        if start < 0:
+            return "".join(out) + text[i:]
+        top = start + len(r"\frac")
+        top_end = _group_end(text, top)
+        if top_end < 0 or top_end >= len(text) or text[top_end] != "{":
+            out.append(text[i:top])
+            i = top
+            continue
+        bottom_end = _group_end(text, top_end)
+        if bottom_end < 0:
+            return "".join(out) + text[i:]
+        wide = max(latex_width(text[top + 1:top_end - 1]), latex_width(text[top_end + 1:bottom_end - 1]))
+        out.append(text[i:start] + "x" * int(wide + 1))
+        i = bottom_end
 
 
 def _width(text: str, used: list[TexValue] | None = None) -> float:

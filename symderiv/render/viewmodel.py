@@ -82,7 +82,10 @@ class Block:
 
     @property
     def topic(self) -> str:
-        return TOPICS.get(self.group.split("|")[-1], "")
+        topic = self.group.split("|")[-1]
+        if topic == "conv_backward" and "kernel" not in self.caption:
+            return CONVOLUTION            # its bias's gradient, the gradient to its input: not the kernel
+        return TOPICS.get(topic, "")
 
     @property
     def height_mm(self) -> str:
@@ -240,8 +243,11 @@ TOPICS = {
     "output": "output layer",
     "pool_backward": "through the pooling",
     "routing": "through the pooling and the activation",
-    "conv_backward": "the kernel",
+    "conv_backward": "the kernel",        # the convolution's other backward steps: see Block.topic
 }
+
+#: How a slide title names a convolution's backward steps other than the kernel's (the kernel is part of it).
+CONVOLUTION = "the convolution"
 
 SECTIONS = (
     ("shapes", "Shapes", (Kind.SIZE,)),
