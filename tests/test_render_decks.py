@@ -255,7 +255,8 @@ def _balanced(pages: list, rows: list) -> None:
     sizes = [len(page) for page in pages]
     assert max(sizes) <= CHECK_ROWS_PER_FRAME
     assert min(sizes) * 2 >= max(sizes), sizes          # no slide with a row or two after full ones
-    assert len(pages) == max(1, -(-len(rows) // CHECK_ROWS_PER_FRAME)) or sizes[-1] <= CHECK_ROWS_WITH_NOTE
+    assert sizes[-1] <= CHECK_ROWS_WITH_NOTE or not rows    # the summary sentence fits under the last
+    assert len(pages) <= -(-len(rows) // CHECK_ROWS_PER_FRAME) + 1
 
 
 def test_verification_slides_are_filled_about_equally():
@@ -265,10 +266,20 @@ def test_verification_slides_are_filled_about_equally():
     assert len(view.checks) == 9 + 8 + 2
     ex = deck_example(view)
     _balanced(ex.check_pages, view.checks)
-    assert len(ex.check_pages) == 3 and not ex.check_note_apart   # the sentence goes under the last
+    assert len(ex.check_pages) == 3
     for n in range(40):
         rows = list(range(n))
         _balanced(check_pages(rows), rows)
+
+
+def test_the_verification_summary_never_stands_alone_on_a_slide():
+    from symderiv.verify import verify
+    for name in ("mlp-batch", "cnn-image", "gru-sequence"):    # 24, 19 and 11 rows
+        d, lints = _derived(name)
+        deck = render("t", [(d, verify(d, finite_differences=False), lints)], Options(solutions=False))["deck"]
+        frames = [f for f in deck.split(r"\begin{frame}")[1:] if f.startswith("{Verification")]
+        assert frames and all(r"\begin{tabular" in f or "longtable" in f or r"\symwidth" in f for f in frames), name
+        assert "rounded to 10 digits" in frames[-1]
 
 
 def test_compact_deck_leaves_the_verification_to_the_solutions():

@@ -46,7 +46,6 @@ class DeckExample:
     label: str
     frames: list = field(default_factory=list)
     check_pages: list = field(default_factory=list)
-    check_note_apart: bool = False       # the verification summary needs a frame of its own
     solution_sections: list = field(default_factory=list)   # the sections as the solutions print them
 
 
@@ -159,13 +158,14 @@ def _even(rows: list, count: int) -> list[list]:
 
 def check_pages(rows: list) -> list[list]:
     """The verification table's rows per slide: as few slides as hold them, filled about equally (no
-    slide with a row or two), the last one short enough for the summary sentence below it when the
-    rows leave room for that; otherwise the sentence gets a slide of its own (see ``check_note_apart``)."""
+    slide with a row or two), the last one short enough for the summary sentence below it. When the
+    rows fill their slides too well to leave that room, they take one slide more rather than leave the
+    sentence alone on a slide of its own."""
     if len(rows) <= CHECK_ROWS_WITH_NOTE:
         return [rows]
     count = -(-len(rows) // CHECK_ROWS_PER_FRAME)
     if CHECK_ROWS_PER_FRAME * (count - 1) + CHECK_ROWS_WITH_NOTE < len(rows):
-        return _even(rows, count)
+        count += 1
     last = min(CHECK_ROWS_WITH_NOTE, -(-len(rows) // count))
     return _even(rows[:-last], count - 1) + [rows[-last:]]
 
@@ -192,7 +192,6 @@ def deck_example(view: ExampleView, frame_height: float = layout.FRAME_HEIGHT) -
     ex.frames = layout.frames_for(sections, view.title, frame_height)
     _assign_overlays(ex.frames)
     ex.check_pages = check_pages(view.checks)
-    ex.check_note_apart = len(ex.check_pages[-1]) > CHECK_ROWS_WITH_NOTE
     ex.solution_sections = solution_sections(view)
     return ex
 
