@@ -11,7 +11,7 @@ demo: setup
 	$(PYTHON) -m symderiv build lecture --pdf
 
 test: setup
-	$(PYTHON) -m pytest -q -n auto
+	$(PYTHON) -m pytest -q -n auto --dist loadgroup
 
 bench:
 	@bash .ci/setup

@@ -72,3 +72,17 @@ def assert_close(actual, expected, rtol=1e-9, atol=0.0, what=""):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+#: Module-scoped fixtures that compile PDFs (5-30 s each). pytest-xdist runs a module fixture once in
+#: every worker that runs one of its tests; `make test` runs with ``--dist loadgroup``, and these groups
+#: send all the tests of one such fixture to one worker, so each is built once.
+SHARED_BUILDS = ("lecture_build", "decks", "tall_solutions", "made", "built")
+
+
+@pytest.hookimpl(tryfirst=True)          # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        shared = [name for name in SHARED_BUILDS if name in getattr(item, "fixturenames", ())]
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))

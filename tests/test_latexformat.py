@@ -31,6 +31,21 @@ def test_the_precompiled_preamble_changes_no_byte(tmp_path, monkeypatch):
     assert [p.with_suffix(".pdf").read_bytes() for p in paths] == with_format
 
 
+def test_documents_of_other_titles_share_one_format_and_keep_their_pdf_titles(tmp_path):
+    import subprocess
+    run_cli("build", "rnn-text", "--slides", "--out", tmp_path, check=True)
+    run_cli("build", "mlp-sigmoid", "--slides", "--out", tmp_path, check=True)
+    paths = [tmp_path / "rnn-text.tex", tmp_path / "mlp-sigmoid.tex"]
+    assert all(r.error is None for r in compile_pdfs(paths))
+    assert len(_formats(tmp_path)) == 1                      # the title comes after the dumped preamble
+    for path, title in ((paths[0], "Predicting the next word"), (paths[1], "Backpropagation through a 2-2-2")):
+        assert "CUSTOMISED FORMAT" in path.with_suffix(".log").read_text(encoding="latin-1")
+        info = subprocess.run(["pdfinfo", str(path.with_suffix(".pdf"))], capture_output=True, text=True).stdout
+        assert f"Title:           {title}" in info
+        assert title in subprocess.run(["pdftotext", "-l", "1", str(path.with_suffix(".pdf")), "-"],
+                                       capture_output=True, text=True).stdout
+
+
 def test_a_format_is_made_again_when_a_tex_file_it_was_made_from_changed(tmp_path):
     tex = tmp_path / "doc.tex"
     tex.write_text("\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\nx\n\\end{document}\n")

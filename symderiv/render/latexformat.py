@@ -29,6 +29,8 @@ from symderiv.render.latexcache import CACHE_DIRNAME
 from symderiv.render.latexrun import TIMEOUT_SECONDS, environment, recorded_paths
 
 FORMATS_DIRNAME = "formats"
+#: Where a template ends the part of its preamble that goes into the format (``\relax`` without one).
+END_OF_DUMP = "\\csname endofdump\\endcsname"
 KEEP = 8
 #: Read by ``pdflatex -ini "&pdflatex" mylatexformat.ltx DRIVER``: the document's preamble, dumped at
 #: \begin{document}, without the font preloading, with xcolor's colour push replayed at the start of a job.
@@ -53,6 +55,10 @@ def link_format(tex: Path, work: Path) -> str | None:
     preamble, sep, _ = text.partition("\\begin{document}")
     if not sep:
         return None
+    # mylatexformat dumps the preamble up to \endofdump (else up to \begin{document}), and a job started
+    # from the format reads the document from there on: what follows (a title) may differ between
+    # documents that share one format.
+    preamble = preamble.partition(END_OF_DUMP)[0]
     key = "symderiv-" + hashlib.sha256(preamble.encode("utf-8")).hexdigest()[:20]
     formats = tex.parent / CACHE_DIRNAME / FORMATS_DIRNAME
     fmt = formats / f"{key}.fmt"
