@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy
 
-from conftest import run_cli
+from conftest import run_cli_here as run_cli
 from symderiv.cli import main
 from symderiv.checker.claims import parse_claims, parse_printed
 from symderiv.errors import SpecError

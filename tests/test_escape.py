@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli_here as run_cli
 from symderiv.render.escape import escape_tex, latex_text, missing_glyphs
 from symderiv.render.glyphs import TYPESET_RANGES, pylatexenc_text
 

@@ -7,7 +7,7 @@ import re
 
 import mpmath
 
-from conftest import run_cli
+from conftest import run_cli_here as run_cli
 from symderiv.api import derive
 from symderiv.render import Options, render
 from symderiv.render.exam import given_away, tasks_for

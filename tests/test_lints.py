@@ -9,7 +9,8 @@ import pytest
 from mpmath import mp, mpf
 
 import handcalc as H
-from conftest import ROOT, run_cli
+from conftest import ROOT
+from conftest import run_cli_here as run_cli
 from specgen import rnn_toml
 from symderiv.api import derive, derive_text
 from symderiv.errors import SpecError

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli_here as run_cli
 from symderiv.errors import SpecError
 from symderiv.spec.toml_text import load_toml
 from symderiv.variants.rules import DEFAULT_FORBID, parse_rules
