@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sympy
+from sympy.logic.boolalg import ITE
 from sympy.printing.latex import LatexPrinter
 
 from symderiv import tensors
@@ -214,6 +215,11 @@ def _condition(cond):
     so every formula follows one convention: the branch below the kink (ReLU'(0) = 0, |a|'(0) = −1)."""
     if cond == sympy.true:
         return lambda x: True
+    if cond == sympy.false:
+        return lambda x: False
+    if isinstance(cond, ITE):             # a kink inside a kink: min(max(a, −1), 1) compares a Piecewise
+        test, then, otherwise = (_condition(c) for c in cond.args)
+        return lambda x: then(x) if test(x) else otherwise(x)
     if isinstance(cond, sympy.And):
         parts = [_condition(c) for c in cond.args]
         return lambda x: all(p(x) for p in parts)
