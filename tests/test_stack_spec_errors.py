@@ -63,6 +63,8 @@ CASES = [
      "field 'layer[1].function.formula': expected a formula with a finite real value and derivative at every "
      "pre-activation, found 'sqrt(a + 0.03)', whose derivative has no finite real value at a = -0.03 (an entry of "
      "z1)"),
+    ("a power too high to compute exactly", MLP, 'function = "sigmoid"', 'function = { formula = "a ** 101" }',
+     "field 'layer[1].function.formula': expected an exponent from -100 to 100, found the exponent 101"),
     ("too many steps", MLP, "learning_rate = 0.5", "learning_rate = 0.5\nsteps = 9",
      "field 'training.steps': expected a whole number of at most 5, found the number 9"),
 ]

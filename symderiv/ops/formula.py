@@ -21,6 +21,8 @@ from symderiv.ops.elementwise import A
 #: The argument's name in a formula.
 ARGUMENT = "a"
 MAX_LENGTH = 200
+#: The largest power a formula may raise a number to (an exact power is computed in full).
+MAX_EXPONENT = 100
 
 
 def _sigmoid(u):
@@ -83,7 +85,11 @@ def _build(node, path: str, constants: dict):
         inner = _build(node.operand, path, constants)
         return -inner if isinstance(node.op, ast.USub) else inner
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        return _BINARY[type(node.op)](_build(node.left, path, constants), _build(node.right, path, constants))
+        left, right = _build(node.left, path, constants), _build(node.right, path, constants)
+        if isinstance(node.op, ast.Pow) and right.is_Number and abs(right) > MAX_EXPONENT:
+            # SymPy would compute the exact power, 3^99999999 / 10^99999999, for as long as that takes
+            raise SpecError(path, f"an exponent from {-MAX_EXPONENT} to {MAX_EXPONENT}", f"the exponent {right}")
+        return _BINARY[type(node.op)](left, right)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         name = node.func.id
         if name not in FUNCTIONS:
