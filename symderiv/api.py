@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from symderiv.models import network_of
 from symderiv.network import derive as derive_network
-from symderiv.spec.load import load_spec, parse_spec_text
+from symderiv.errors import SpecError
+from symderiv.spec.load import parse_spec_text, read_spec_text
 from symderiv.steps import Derivation
 from symderiv.verify import Verification, verify
 
@@ -16,7 +17,12 @@ def derive_spec(spec, forward_only: bool = False) -> Derivation:
 
 def derive(reference: str) -> Derivation:
     """Derive a built-in example (by name) or a spec file (by path)."""
-    return derive_spec(load_spec(reference))
+    text, source = read_spec_text(reference)
+    spec = parse_spec_text(text, source=source)
+    try:
+        return derive_spec(spec)
+    except SpecError as err:           # a field only the derivation can judge (a formula outside its domain)
+        raise err.with_source(source) from None
 
 
 def derive_text(toml_text: str) -> Derivation:

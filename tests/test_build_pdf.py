@@ -362,3 +362,16 @@ def test_decks_of_every_size_compile_cleanly_and_fill_their_pages(decks, spec, d
     fills = measure(decks / f"{spec.stem}-{detail}.pdf")
     assert not any(f.footer_intrusion for f in fills)
     assert short_share(fills) <= 0.12, [f.number for f in fills if f.short and not f.exempt]
+
+
+def test_a_stack_without_a_description_compiles_cleanly(tmp_path):
+    """A GELU MLP as a user writes it, without title or description: GELU's derivative squares z^{(1)}
+    (once a double superscript) and the facts table opens the frame (once indented 17 pt past its edge)."""
+    spec = tmp_path / "gelu.toml"
+    text = (ROOT / "symderiv" / "examples" / "mlp-sigmoid.toml").read_text()
+    text = re.sub(r'(?m)^(title|description) = .*\n', "", text).replace('function = "sigmoid"', 'function = "gelu"', 1)
+    spec.write_text(text)
+    proc = run_cli("build", spec, "--slides", "--pdf", "--out", tmp_path / "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    log = (tmp_path / "out" / "gelu.log").read_text(encoding="latin-1")
+    assert error_lines(log) == [] and overfull_boxes(log) == []

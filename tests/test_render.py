@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symderiv.api import derive
+from symderiv.api import derive, derive_text
 from symderiv.errors import SymderivError
 from symderiv.numbers import Num
 from symderiv.render import Options, render
@@ -24,6 +24,7 @@ from symderiv.render.env import environment
 from symderiv.render.escape import Tex, check_math, escape_tex
 from symderiv.render.layout import FRAME_HEIGHT, frames_for, split_tall
 from symderiv.render.viewmodel import example_view
+from symderiv.spec.load import builtin_text
 from symderiv.verify import verify
 
 mpmath.mp.dps = 40
@@ -150,6 +151,16 @@ def test_local_derivative_is_symbolic_then_substituted(views):
     assert lines[1].rel == r"\approx" and mpmath.nstr(a3, 4) in lines[1].rhs
     value = mpmath.sech(a3) ** 2
     assert lines[-1].rhs == rf"{float(value / mpmath.mpf('1e-8')):.3f} \cdot 10^{{-8}}"
+
+
+def test_a_squared_symbol_with_a_superscript_is_parenthesised():
+    # GELU's derivative holds a²: in a stack the argument is z^{(1)}, and z^{(1)}^{2} is a LaTeX error
+    text = builtin_text("mlp-sigmoid").replace('function = "sigmoid"', 'function = "gelu"', 1)
+    d = derive_text(text)
+    view = example_view(d, verify(d, finite_differences=False), [])
+    formula = _block(view, "da1/dz1").lines[0].rhs
+    assert r"\left(z^{(1)}\right)^{2}" in formula
+    assert not re.search(r"\^\{[^{}]*\}\^", formula)
 
 
 def test_bptt_total_shows_sum_over_time(views):

@@ -20,9 +20,12 @@ CASES = [
      "W_o, U_o, b_o, W_hz, b_z), found 'W_u', a parameter of a gru cell"),
     ("LSTM parameters given to a GRU", GRU, "W_u = [[0.5]]", "W_u = [[0.5]]\nW_o = [[1]]",
      "field 'parameters.W_o': expected a parameter of the gru cell (W_u, U_u, b_u, W_r, U_r, b_r, W_n, U_n, b_n, "
-     "W_hz, b_z), found 'W_o', a parameter of a lstm cell"),
+     "W_hz, b_z), found 'W_o', a parameter of an lstm cell"),
     ("an activation for an LSTM", LSTM, 'cell = "lstm"', 'cell = "lstm"\nactivation = "relu"',
      "field 'network.activation': expected no activation for an LSTM cell (its gates use σ and tanh), found the "
+     "text 'relu'"),
+    ("an activation for a GRU", GRU, 'cell = "gru"', 'cell = "gru"\nactivation = "relu"',
+     "field 'network.activation': expected no activation for a GRU cell (its gates use σ and tanh), found the "
      "text 'relu'"),
     ("a GRU setting for an LSTM", LSTM, 'cell = "lstm"', 'cell = "lstm"\ngru_form = "swapped"',
      "field 'network.gru_form': expected a GRU setting only with cell = \"gru\", found cell = 'lstm'"),

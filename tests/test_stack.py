@@ -291,3 +291,47 @@ def test_random_stacks_agree_with_autograd_numpy_and_fd(text):
         got = np.asarray(result["gradients"][f"dL/d{name}"], dtype=float).reshape(g.shape)
         scale = max(float(np.max(np.abs(g))), abs(loss), 1.0)
         np.testing.assert_allclose(got, g, rtol=1e-8, atol=1e-11 * scale, err_msg=f"dL/d{name}\n{text}")
+
+
+CLIP = """
+[example]
+name = "clip"
+kind = "stack"
+[input]
+x = [1.0, -2.0, 0.5]
+[[layer]]
+type = "dense"
+units = 2
+[[layer]]
+type = "activation"
+function = { formula = "max(min(a, 0.3), -0.3)" }
+[[layer]]
+type = "dense"
+units = 1
+[output]
+activation = "linear"
+loss = "half_sse"
+[target]
+value = [1.5]
+[parameters]
+W1 = [[0.5, 0.1, -0.2], [-0.3, 0.4, 0.6]]
+b1 = [0.1, 0.2]
+W2 = [[0.7, -0.5]]
+[training]
+learning_rate = 0.1
+"""
+
+
+def test_a_formula_with_a_kink_inside_a_kink_takes_the_branch_below_each_kink():
+    """A clip max(min(a, 0.3), −0.3) nests one Piecewise in another and has two kinks; z1 = [0.3, −0.6]
+    puts the first unit exactly on the upper kink, where the branch below (slope 1) is taken."""
+    d = derive_text(CLIP)
+    verify(d)                                   # NumPy and finite differences agree at the kink too
+    value = {s.name: s.value for s in d.steps}
+    as_float = lambda t: [float(v.approx) for v in np.asarray(t, dtype=object).ravel()]   # noqa: E731
+    assert as_float(value["z1"]) == pytest.approx([0.3, -0.6], rel=1e-15)
+    assert as_float(value["a1"]) == pytest.approx([0.3, -0.3], rel=1e-15)
+    assert as_float(value["da1/dz1"]) == [1.0, 0.0]
+    g = (0.7 * 0.3 + 0.5 * 0.3) - 1.5                          # dL/dz2 = ŷ − y
+    assert as_float(value["dL/dW1"]) == pytest.approx([0.7 * g * 1.0, 0.7 * g * -2.0, 0.7 * g * 0.5, 0, 0, 0],
+                                                       rel=1e-14)

@@ -52,6 +52,19 @@ CASES = [
     ("an activation parameter that does not exist", MLP, 'function = "sigmoid"',
      'function = { name = "leaky_relu", beta = 2 }',
      "field 'layer[1].function.beta': expected a parameter of leaky_relu (alpha), found 'beta'"),
+    # z1 = [-0.03, -0.01]: a formula outside its domain there is the spec's error, found by the derivation
+    ("a square root of a negative pre-activation", MLP, 'function = "sigmoid"', 'function = { formula = "sqrt(a)" }',
+     "field 'layer[1].function.formula': expected a formula with a finite real value and derivative at every "
+     "pre-activation, found 'sqrt(a)', which has no finite real value at a = -0.03 (an entry of z1)"),
+    ("a logarithm of a negative pre-activation", MLP, 'function = "sigmoid"', 'function = { formula = "log(a)" }',
+     "field 'layer[1].function.formula': expected a formula with a finite real value and derivative at every "
+     "pre-activation, found 'log(a)', which has no finite real value at a = -0.03 (an entry of z1)"),
+    ("a derivative that is infinite", MLP, 'function = "sigmoid"', 'function = { formula = "sqrt(a + 0.03)" }',
+     "field 'layer[1].function.formula': expected a formula with a finite real value and derivative at every "
+     "pre-activation, found 'sqrt(a + 0.03)', whose derivative has no finite real value at a = -0.03 (an entry of "
+     "z1)"),
+    ("a power too high to compute exactly", MLP, 'function = "sigmoid"', 'function = { formula = "a ** 101" }',
+     "field 'layer[1].function.formula': expected an exponent from -100 to 100, found the exponent 101"),
     ("too many steps", MLP, "learning_rate = 0.5", "learning_rate = 0.5\nsteps = 9",
      "field 'training.steps': expected a whole number of at most 5, found the number 9"),
 ]

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from symderiv.errors import SpecError
 from symderiv.layers.base import Layer, Param, Pass, at_time, d, nums
-from symderiv.numbers import Num
+from symderiv.numbers import Num, mp
 from symderiv.ops.conv import pool_choices
+from symderiv.ops.elementwise import OutsideDomain
 from symderiv.steps import Kind
 
 #: Per-position kernel-gradient terms are kept as a step while there are at most this many output
@@ -93,24 +95,37 @@ class Activation(Layer):
     params: tuple = ()                   # the activation's parameters: (name, exact value)
     formula: str = ""                    # a user's formula (its source text), for the float64 reference
     formula_constants: tuple = ()        # the constants the formula names: (name, exact value)
+    formula_field: str = ""              # where the spec gives the formula (layer[1].function.formula)
     input: str = ""
     topic: str = "activation"
 
     def forward(self, b, ctx: Pass, x: str) -> str:
         self.input = x
-        b.compute(ctx.name(self.output), ctx.symbol(self.output_symbol), Kind.FORWARD, self.op, [ctx.name(x)],
-                  formula=self.forward_pattern, role=_activation_role(self.op), topic=self.topic, owner=self.id)
+        try:
+            b.compute(ctx.name(self.output), ctx.symbol(self.output_symbol), Kind.FORWARD, self.op, [ctx.name(x)],
+                      formula=self.forward_pattern, role=_activation_role(self.op), topic=self.topic, owner=self.id)
+        except OutsideDomain as err:
+            raise self._outside(err, ctx.name(x)) from None
         return self.output
 
     def backward(self, b, ctx: Pass, grad: str) -> str:
         out, x = b[ctx.name(self.output)], b[ctx.name(self.input)]
         local = (f"d{out.name}/d{x.name}" if not ctx.suffix else f"d{self.output}/d{self.input}{ctx.suffix}",
                  d(out.symbol, x.symbol))
-        op, inputs = b.backprop(out.name, 0, grad, local=local, formula=self.derivative_pattern,
-                                note=self.derivative_note, owner=self.id, role=_derivative_role(self.op))
+        try:
+            op, inputs = b.backprop(out.name, 0, grad, local=local, formula=self.derivative_pattern,
+                                    note=self.derivative_note, owner=self.id, role=_derivative_role(self.op))
+        except OutsideDomain as err:
+            raise self._outside(err, x.name) from None
         return b.compute(f"dL/d{x.name}", d(ctx.L, x.symbol), Kind.BACKWARD, op, inputs,
                          chain=(d(ctx.L, out.symbol), d(out.symbol, x.symbol)), note=self.blocking_note,
                          owner=self.id, role="back through the activation").name
+
+    def _outside(self, err: OutsideDomain, argument: str) -> SpecError:
+        what = f"{self.formula!r}, whose derivative has" if err.derivative else f"{self.formula!r}, which has"
+        return SpecError(self.formula_field or "formula",
+                         "a formula with a finite real value and derivative at every pre-activation",
+                         f"{what} no finite real value at a = {mp.nstr(err.at.approx, 6)} (an entry of {argument})")
 
 
 #: How a pooling's caption names its mode.

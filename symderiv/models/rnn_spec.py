@@ -112,7 +112,8 @@ def parse_rnn(doc: Table, meta: dict) -> RNNSpec:
                     "cell", "gru_form", "gru_reset"))
     cell = fields.choice(net.raw("cell", "elman"), net.field("cell"), CELLS)
     if cell != "elman" and net.has("activation"):
-        raise SpecError(net.field("activation"), f"no activation for an {cell.upper()} cell (its gates use σ and tanh)",
+        raise SpecError(net.field("activation"), f"no activation for {_article(cell)} {cell.upper()} cell (its gates "
+                        "use σ and tanh)",
                         describe(net.raw("activation")))
     for key, choices in (("gru_form", ("interpolate", "swapped")), ("gru_reset", ("before", "after"))):
         if net.has(key) and cell != "gru":
@@ -292,7 +293,7 @@ def _parse_parameters(table: Table, names: dict, roles: dict, hidden: int, input
             if other:
                 mine = ", ".join(r for r in CELL_ROLES[cell] if r not in ("h0", "c0"))
                 raise SpecError(table.field(key), f"a parameter of the {cell} cell ({mine}, W_hz, b_z)",
-                                f"'{key}', a parameter of a {other} cell")
+                                f"'{key}', a parameter of {_article(other)} {other} cell")
     table.allow_only(roles)
     params = {}
     for (role, layer), name in names.items():
@@ -344,3 +345,8 @@ def _parse_notation(table: Table, names: dict, activation: str) -> Notation:
         values["activation"] = ACTIVATIONS[activation].symbol
     offset = fields.integer(table.raw("output_offset", 0), table.field("output_offset"), minimum=0, maximum=1)
     return Notation(symbols=symbols, output_offset=offset, **values)
+
+
+def _article(cell: str) -> str:
+    """'an' before LSTM (said "el-es-tee-em"), 'a' before GRU and Elman."""
+    return "an" if cell == "lstm" else "a"

@@ -74,7 +74,8 @@ def _layer(spec: StackSpec, ls, i: int, name: str, symbol: str, first: bool, ops
             note, params, text = bound.activation.note, bound.values, ""
         return Activation(layer_id, op, sym, bound.forward_pattern(sym), bound.derivative_pattern(sym), name, symbol,
                           derivative_note=note, params=params, formula=text,
-                          formula_constants=s.get("constants", ())), size_step
+                          formula_constants=s.get("constants", ()),
+                          formula_field=f"layer[{i}].function.formula" if text else ""), size_step
     if ls.type == "conv":
         n = ls.stage
         bias = _param(spec, ls.params["bias"], "bias") if s["bias"] else None

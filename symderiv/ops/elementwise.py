@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sympy
+from sympy.logic.boolalg import ITE
 from sympy.printing.latex import LatexPrinter
 
 from symderiv import tensors
@@ -214,6 +215,11 @@ def _condition(cond):
     so every formula follows one convention: the branch below the kink (ReLU'(0) = 0, |a|'(0) = −1)."""
     if cond == sympy.true:
         return lambda x: True
+    if cond == sympy.false:
+        return lambda x: False
+    if isinstance(cond, ITE):             # a kink inside a kink: min(max(a, −1), 1) compares a Piecewise
+        test, then, otherwise = (_condition(c) for c in cond.args)
+        return lambda x: then(x) if test(x) else otherwise(x)
     if isinstance(cond, sympy.And):
         parts = [_condition(c) for c in cond.args]
         return lambda x: all(p(x) for p in parts)
@@ -237,6 +243,29 @@ def _condition(cond):
 
 
 # -- operations -------------------------------------------------------------------------------------
+class OutsideDomain(ArithmeticError):
+    """A user's formula, or its derivative, has no finite real value at an argument (sqrt(−1), log 0, 1/0);
+    the layer that applied it names the spec's field."""
+
+    def __init__(self, at: Num, derivative: bool):
+        super().__init__(f"no finite real value at {at.approx}")
+        self.at = at
+        self.derivative = derivative
+
+
+def _finite_real(f, derivative: bool):
+    """``f`` (Num → Num), raising :class:`OutsideDomain` where it has no finite real value."""
+    def checked(x: Num) -> Num:
+        try:
+            result = f(x)
+        except (ZeroDivisionError, TypeError, ValueError):     # mpmath's 1/0, an mpf made from nan
+            raise OutsideDomain(x, derivative) from None
+        if not isinstance(result.approx, mp.mpf) or not mp.isfinite(result.approx):
+            raise OutsideDomain(x, derivative)
+        return result
+    return checked
+
+
 def _ops_of(name: str, bound: BoundActivation) -> dict:
     act = bound.activation
     # a built-in activation is well conditioned (tanh, σ, softplus); a user's formula may cancel (a − tanh a)
@@ -244,6 +273,8 @@ def _ops_of(name: str, bound: BoundActivation) -> dict:
     # values of the derivative as the slides write it (σ(a)(1 − σ(a))), so exact forms read the same
     written = bound.teaching_derivative.replace(F, lambda arg: bound.formula.xreplace({A: arg}))
     derivative = num_function(written, act.stable.xreplace(bound.subs) if act.stable is not None else None)
+    if act.name == "formula":          # a user's formula may leave its domain (sqrt(a) at a < 0)
+        forward, derivative = _finite_real(forward, False), _finite_real(derivative, True)
     symbolic = sympy.Function(name)
     return {
         name: Op(lambda a: tensors.elementwise(forward, a), bound.forward_pattern(), symbolic,

@@ -21,6 +21,8 @@ from symderiv.ops.elementwise import A
 #: The argument's name in a formula.
 ARGUMENT = "a"
 MAX_LENGTH = 200
+#: The largest power a formula may raise a number to (an exact power is computed in full).
+MAX_EXPONENT = 100
 
 
 def _sigmoid(u):
@@ -83,7 +85,11 @@ def _build(node, path: str, constants: dict):
         inner = _build(node.operand, path, constants)
         return -inner if isinstance(node.op, ast.USub) else inner
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        return _BINARY[type(node.op)](_build(node.left, path, constants), _build(node.right, path, constants))
+        left, right = _build(node.left, path, constants), _build(node.right, path, constants)
+        if isinstance(node.op, ast.Pow) and right.is_Number and abs(right) > MAX_EXPONENT:
+            # SymPy would compute the exact power, 3^99999999 / 10^99999999, for as long as that takes
+            raise SpecError(path, f"an exponent from {-MAX_EXPONENT} to {MAX_EXPONENT}", f"the exponent {right}")
+        return _BINARY[type(node.op)](left, right)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         name = node.func.id
         if name not in FUNCTIONS:
@@ -106,7 +112,8 @@ def kinks(text: str, constants: tuple = ()) -> list:
         for _value, cond in piece.args:
             if cond in (sympy.true, sympy.false):
                 continue
-            for relation in ([cond] if not isinstance(cond, (sympy.And, sympy.Or)) else cond.args):
+            # every comparison in the condition: And, Or and, for a kink inside a kink, ITE nest them
+            for relation in sorted(cond.atoms(sympy.core.relational.Relational), key=sympy.default_sort_key):
                 solutions = sympy.solve(sympy.Eq(relation.lhs - relation.rhs, 0), A)
                 points.update(s for s in solutions if s.is_real)
     return sorted(points, key=float)
@@ -132,14 +139,20 @@ def numpy_functions(text: str, constants: tuple = ()):
         return np.asarray(fp(a), dtype=float) + 0.0 * a
 
     if points:
-        left = _branch_below(expr, points[0])
-        g = sympy.lambdify(A, left, modules=modules)
-        gp = sympy.lambdify(A, sympy.diff(left, A), modules=modules)
-        kink = float(points[0])
-        below = lambda a, p: np.asarray(g(a), dtype=float) + 0.0 * a  # noqa: E731
+        # at each kink itself (a exactly there), the branch below that kink and its slope
+        lefts = [_branch_below(expr, point) for point in points]
+        values = [sympy.lambdify(A, left, modules=modules) for left in lefts]
+        slopes = [sympy.lambdify(A, sympy.diff(left, A), modules=modules) for left in lefts]
+        at = [float(point) for point in points]
 
-        def slope(a, p):                  # noqa: F811 - at the kink itself, the slope of the branch below
-            return np.where(a == kink, np.asarray(gp(a), dtype=float) + 0.0 * a, np.asarray(fp(a), dtype=float))
+        def below(a, p):                  # near a held kink (moved by a finite difference): its branch below
+            nearest = np.argmin(np.abs(np.asarray(a, dtype=float)[..., None] - np.asarray(at)), axis=-1)
+            return np.select([nearest == i for i in range(len(at))],
+                             [np.asarray(g(a), dtype=float) + 0.0 * a for g in values])
+
+        def slope(a, p):                  # noqa: F811 - at a kink itself, the slope of the branch below
+            return np.select([a == k for k in at], [np.asarray(gp(a), dtype=float) + 0.0 * a for gp in slopes],
+                             np.asarray(fp(a), dtype=float) + 0.0 * a)
     return (lambda a, p: np.asarray(f(a), dtype=float) + 0.0 * a, slope, 1.0, below)
 
 

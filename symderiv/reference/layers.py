@@ -94,15 +94,17 @@ def at_kink(name: str, a, a_mag, formula=None):
     """Units exactly at a kink in exact arithmetic (within float64 noise of it), or None for a smooth f."""
     if _entry(name, formula)[3] is None:
         return None
-    return np.abs(a - kink_point(formula)) <= TIE_RTOL * np.maximum(a_mag, 1e-300)
+    return np.abs(a - nearest_kink(a, formula)) <= TIE_RTOL * np.maximum(a_mag, 1e-300)
 
 
-def kink_point(formula=None) -> float:
-    """Where a kinked activation bends (0 for the built-in ones; a user formula's first kink)."""
-    if not formula:
-        return 0.0
-    points = user_formula_kinks(formula)
-    return points[0] if points else 0.0
+def nearest_kink(a, formula=None):
+    """Where a kinked activation bends nearest to each unit (0 for the built-in ones; a user's formula
+    may have several kinks, as the clip min(max(a, −1), 1))."""
+    points = np.asarray(user_formula_kinks(formula) if formula else [], dtype=float)
+    if points.size == 0:
+        return np.zeros_like(a, dtype=float)
+    a = np.asarray(a, dtype=float)
+    return points[np.argmin(np.abs(a[..., None] - points), axis=-1)]
 
 
 def user_formula(text: str):

@@ -226,7 +226,7 @@ def _snap_kinks(layer, key: str, a, a_mag, env: _Env):
         return a
     if env.record:
         env.held[key] = kink
-    return np.where(kink, F.kink_point(_formula(layer)), a) if _formula(layer) else np.where(kink, 0.0, a)
+    return np.where(kink, F.nearest_kink(a, _formula(layer)), a)
 
 
 def _pool_forward(layer: Pool, env: _Env, ctx: Pass, x: str) -> str:

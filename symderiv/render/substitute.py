@@ -132,8 +132,16 @@ COSMETICS = (
 
 def symbolic_line(step: Step, ctx: Context, pattern: str | None = None) -> str:
     pattern = step.formula if pattern is None else pattern
-    return fill(pattern, lambda i, t: transpose_symbol(ctx.symbol(step.inputs[i])) if t
-                else ctx.symbol(step.inputs[i]))
+    pieces = _FIELD.split(fill(pattern, lambda i, t: f"\x00{i}{'T' if t else ''}\x00"))
+    out = pieces[0]
+    for k in range(1, len(pieces), 3):
+        symbol = ctx.symbol(step.inputs[int(pieces[k])])
+        symbol = transpose_symbol(symbol) if pieces[k + 1] == "T" else symbol
+        after = pieces[k + 2]
+        if "^" in symbol and after.lstrip().startswith("^"):
+            symbol = rf"\left({symbol}\right)"     # z^{(1)} squared: (z^{(1)})^{2}, never a double superscript
+        out += symbol + after
+    return out
 
 
 # -- the generic substituted line --------------------------------------------------------------------
