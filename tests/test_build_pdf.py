@@ -375,3 +375,22 @@ def test_a_stack_without_a_description_compiles_cleanly(tmp_path):
     assert proc.returncode == 0, proc.stderr
     log = (tmp_path / "out" / "gelu.log").read_text(encoding="latin-1")
     assert error_lines(log) == [] and overfull_boxes(log) == []
+
+
+def test_an_item_taller_than_the_frame_body_is_set_one_size_smaller(tmp_path):
+    """The layout's estimate can fall short (a long note under tall matrices, a stacked LSTM's cell-state
+    step: 63 mm estimated, 73 mm set); LaTeX then sets that item \\small instead of running into the footline."""
+    from symderiv.render.compile import compile_pdfs
+    run_cli("build", "rnn-text", "--slides", "--out", tmp_path, check=True)
+    deck = tmp_path / "rnn-text.tex"
+    lines = r"\par ".join(f"line {k} of an item the layout thought shorter" for k in range(16))
+    frame = (r"\begin{frame}[t]{A tall item}\framesubtitle{estimated short}" "\n"
+             r"\symitem{tall}{60}{" + lines + r"\par}" "\n" r"\end{frame}" "\n")
+    deck.write_text(deck.read_text(encoding="utf-8").replace(r"\end{document}", frame + r"\end{document}"),
+                    encoding="utf-8")
+    assert [r.error for r in compile_pdfs([deck])] == [None]
+    log = deck.with_suffix(".log").read_text(encoding="latin-1")
+    assert "symderiv-item tall set small" in log
+    assert _vboxes(log) == []
+    text = subprocess.run(["pdftotext", str(deck.with_suffix(".pdf")), "-"], capture_output=True, text=True).stdout
+    assert "line 15 of an item" in text

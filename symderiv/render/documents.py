@@ -211,6 +211,7 @@ def render(title: str, examples: list[tuple], options: Options) -> dict[str, str
     out = {}
     if options.slides:
         out["deck"] = env.get_template("deck.tex.j2").render(reveal=options.reveal, theme=options.theme,
+                                                             body_height=f"{themes.BODY_HEIGHT[options.theme]:.1f}",
                                                              appendix=options.detail == "full",
                                                              compact=options.detail == "compact", **common)
     if options.solutions:
