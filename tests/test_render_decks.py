@@ -12,7 +12,7 @@ from pathlib import Path
 import mpmath
 import pytest
 
-from conftest import CASES
+from conftest import CASES, ROOT
 from symderiv.api import derive
 from symderiv.lints import lint_derivation
 from symderiv.render import Options, render
@@ -294,3 +294,18 @@ def test_compact_batch_works_the_first_example_and_the_first_descent_step():
     _d, view = _view("mlp-batch", detail="compact")
     blocks = {b.name for b in _blocks(view)}
     assert "z1(n=1)" in blocks and "z1(n=2)" not in blocks and "z1(n=1,step=2)" not in blocks
+
+
+def test_a_long_given_values_table_is_cut_into_tables_a_page_holds():
+    """A table cannot break across pages: a stacked LSTM's 45 given values ran off the solutions' page."""
+    from symderiv.api import derive
+    from symderiv.render.documents import SOLUTIONS_GIVEN_HEIGHT, _given_height, deck_example
+    d = derive(str(ROOT / "tests" / "specs" / "lstm-stacked-two-layers.toml"))
+    view = example_view(d, None, lint_derivation(d))
+    ex = deck_example(view)
+    assert [r for rows in ex.solution_given for r in rows] == list(view.given)
+    assert len(ex.solution_given) >= 2
+    assert all(sum(_given_height(r) for r in rows) <= SOLUTIONS_GIVEN_HEIGHT for rows in ex.solution_given)
+    body = render("t", [(d, None, [])], Options(slides=False))["solutions"]
+    assert body.count("The given values are:") == 1
+    assert body.count("The given values (continued):") == len(ex.solution_given) - 1

@@ -25,6 +25,9 @@ GIVEN_HEIGHT = 58.0
 #: Height of the tallest equation the solutions print in one piece, in mm: an A4 page's text is 253 mm
 #: tall, and a display cannot break across pages (what is taller runs off the page).
 SOLUTIONS_PAGE_HEIGHT = 230.0
+#: Height of one given-values table in the solutions, in mm: a table cannot break across pages (a stacked
+#: LSTM's 45 given values, 390 mm, ran off the page), so a longer one is cut into tables of about equal length.
+SOLUTIONS_GIVEN_HEIGHT = 200.0
 
 
 
@@ -47,6 +50,7 @@ class DeckExample:
     frames: list = field(default_factory=list)
     check_pages: list = field(default_factory=list)
     solution_sections: list = field(default_factory=list)   # the sections as the solutions print them
+    solution_given: list = field(default_factory=list)      # the given values' rows, a table per page
 
 
 def _pages(items: list, height_of, budget: float) -> list[list]:
@@ -193,6 +197,7 @@ def deck_example(view: ExampleView, frame_height: float = layout.FRAME_HEIGHT) -
     _assign_overlays(ex.frames)
     ex.check_pages = check_pages(view.checks)
     ex.solution_sections = solution_sections(view)
+    ex.solution_given = _pages(view.given, _given_height, SOLUTIONS_GIVEN_HEIGHT) if view.given else []
     return ex
 
 
