@@ -103,16 +103,8 @@ def _assign_overlays(frames: list) -> None:
             item.last_overlay = n - 1
 
 
-@dataclass
-class NoteItem:
-    """A note of the example's summary ("What this example teaches") as an item of its slides."""
-
-    note: Note
-    height: float
-    label: str
-    group: str = "summary"
-    type: str = "note"
-    time: int | None = None
+class _WholeItem:
+    """What the layout and the template read of an item that is not a derivation step."""
 
     @property
     def height_mm(self) -> str:
@@ -124,7 +116,19 @@ class NoteItem:
 
 
 @dataclass
-class GivenItem:
+class NoteItem(_WholeItem):
+    """A note of the example's summary ("What this example teaches") as an item of its slides."""
+
+    note: Note
+    height: float
+    label: str
+    group: str = "summary"
+    type: str = "note"
+    time: int | None = None
+
+
+@dataclass
+class GivenItem(_WholeItem):
     """Rows of the given-values table as an item of the slides (a long table is cut into several)."""
 
     rows: list
@@ -135,14 +139,6 @@ class GivenItem:
     type: str = "given"
     time: int | None = None
     height_narrow: float = 0.0
-
-    @property
-    def height_mm(self) -> str:
-        return f"{self.height:.0f}"
-
-    @property
-    def topic(self) -> str:
-        return ""
 
 
 #: mm the given-values table takes besides its rows (head and rules).

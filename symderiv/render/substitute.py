@@ -225,16 +225,11 @@ def latex_width(text: str) -> float:
 
 
 def _group_end(text: str, start: int) -> int:
-    """The index just past the brace group opening at ``text[start]`` (``{``), nested groups included."""
-    depth = 0
-    for i in range(start, len(text)):
-        if text[i] == "{" and (i == 0 or text[i - 1] != "\\"):
-            depth += 1
-        elif text[i] == "}" and text[i - 1] != "\\":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return -1
+    """As :func:`_group`, but -1 for a group that does not close (a width estimate need not fail)."""
+    try:
+        return _group(text, start)
+    except ValueError:
+        return -1
 
 
 def _fractions_as_width(text: str) -> str:
