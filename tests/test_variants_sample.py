@@ -97,3 +97,15 @@ def test_a_field_of_a_layer_table_is_named_by_its_index():
     drawn = {tomllib.loads(s.next(100).text)["layer"][3]["p"] for _ in range(3)}
     assert drawn == {0.25, 0.5, 0.75}
     assert s.next(100) is None                                   # three values: no fourth different draw
+
+
+def test_the_variants_description_replaces_an_exam_setup_that_quotes_the_examples_numbers():
+    from symderiv.variants.sample import base_spec
+    text = builtin_text("rnn-timeseries")
+    original = tomllib.loads(text)
+    assert "15.0, 16.0, 15.5" in original["exam"]["setup"]         # the example's own set-up quotes its inputs
+    rules = parse_rules(load_toml(text))
+    base = tomllib.loads(base_spec(text, rules))
+    assert "setup" not in base["exam"] and base["exam"]["ask"] == original["exam"]["ask"]
+    assert base["example"]["description"] == original["variants"]["description"]
+    assert parse_spec_text(base_spec(text, rules)).exam.setup == ""
